@@ -1,0 +1,116 @@
+/* Softmax family over the middle axis of a contiguous (outer, r, inner) array (see cygrad/nn.h).
+ *
+ * Each kernel works one line at a time: the r elements x[o, :, i], `inner` apart in memory. The
+ * line functions take that stride as a parameter and are force-inlined into two call sites, one
+ * with a literal stride of 1 (inner == 1, the common case: the loops are then contiguous and the
+ * arithmetic ones vectorize) and one with stride `inner`.
+ *
+ * Stability: the line's max is subtracted before exp, so no exp overflows, and logits of +-1000
+ * give exact results. Sums of exponentials and the backward dot products accumulate in double,
+ * for float32 too. Formulas are written once for float and double with <tgmath.h>.
+ */
+#include "cygrad/nn.h"
+
+#include <tgmath.h>
+
+#define LINE_FUNCTION static inline __attribute__((always_inline))
+
+/* Runs LINE(start, r, stride, arrays...) for every line; the lines of slab o start at element
+ * o * r * inner + i, for i < inner. */
+#define FOR_EACH_LINE(LINE, ...)                                                                   \
+    for (int64_t o = 0; o < outer; ++o)                                                            \
+        for (int64_t i = 0; i < inner; ++i) {                                                      \
+            const int64_t start = o * r * inner + i;                                               \
+            if (inner == 1)                                                                        \
+                LINE(start, r, 1, __VA_ARGS__);                                                    \
+            else                                                                                   \
+                LINE(start, r, inner, __VA_ARGS__);                                                \
+        }
+
+#define DEFINE_SOFTMAX_FAMILY(T, suffix)                                                           \
+                                                                                                   \
+    /* the largest element of the line; a NaN need not win, it reaches every output through exp */ \
+    LINE_FUNCTION T line_max_##suffix(const T *x, int64_t r, int64_t stride)                       \
+    {                                                                                              \
+        T max = x[0];                                                                              \
+        for (int64_t k = 1; k < r; ++k)                                                            \
+            max = x[k * stride] > max ? x[k * stride] : max;                                       \
+        return max;                                                                                \
+    }                                                                                              \
+                                                                                                   \
+    /* y = exp(x - max) / sum(exp(x - max)) */                                                     \
+    LINE_FUNCTION void softmax_line_##suffix(int64_t start, int64_t r, int64_t stride,             \
+                                             const T *x, T *y)                                     \
+    {                                                                                              \
+        x += start, y += start;                                                                    \
+        const T max = line_max_##suffix(x, r, stride);                                             \
+        double sum = 0;                                                                            \
+        for (int64_t k = 0; k < r; ++k) {                                                          \
+            const T e = exp(x[k * stride] - max);                                                  \
+            y[k * stride] = e;                                                                     \
+            sum += e;                                                                              \
+        }                                                                                          \
+        for (int64_t k = 0; k < r; ++k)                                                            \
+            y[k * stride] = (T)(y[k * stride] / sum);                                              \
+    }                                                                                              \
+    void cg_softmax_fwd_##suffix(const T *x, T *y, int64_t outer, int64_t r, int64_t inner)        \
+    {                                                                                              \
+        FOR_EACH_LINE(softmax_line_##suffix, x, y)                                                 \
+    }                                                                                              \
+                                                                                                   \
+    /* gx = y * (gy - sum_k(gy * y)) */                                                            \
+    LINE_FUNCTION void softmax_bwd_line_##suffix(int64_t start, int64_t r, int64_t stride,         \
+                                                 const T *y, const T *gy, T *gx)                   \
+    {                                                                                              \
+        y += start, gy += start, gx += start;                                                      \
+        double dot = 0;                                                                            \
+        for (int64_t k = 0; k < r; ++k)                                                            \
+            dot += (double)gy[k * stride] * y[k * stride];                                         \
+        const T dot_t = (T)dot;                                                                    \
+        for (int64_t k = 0; k < r; ++k)                                                            \
+            gx[k * stride] = y[k * stride] * (gy[k * stride] - dot_t);                             \
+    }                                                                                              \
+    void cg_softmax_bwd_##suffix(const T *y, const T *gy, T *gx, int64_t outer, int64_t r,         \
+                                 int64_t inner)                                                    \
+    {                                                                                              \
+        FOR_EACH_LINE(softmax_bwd_line_##suffix, y, gy, gx)                                        \
+    }                                                                                              \
+                                                                                                   \
+    /* y = x - max - log(sum(exp(x - max))) */                                                     \
+    LINE_FUNCTION void log_softmax_line_##suffix(int64_t start, int64_t r, int64_t stride,         \
+                                                 const T *x, T *y)                                 \
+    {                                                                                              \
+        x += start, y += start;                                                                    \
+        const T max = line_max_##suffix(x, r, stride);                                             \
+        double sum = 0;                                                                            \
+        for (int64_t k = 0; k < r; ++k)                                                            \
+            sum += exp(x[k * stride] - max);                                                       \
+        const T log_sum = (T)log(sum);                                                             \
+        for (int64_t k = 0; k < r; ++k)                                                            \
+            y[k * stride] = x[k * stride] - max - log_sum;                                         \
+    }                                                                                              \
+    void cg_log_softmax_fwd_##suffix(const T *x, T *y, int64_t outer, int64_t r, int64_t inner)    \
+    {                                                                                              \
+        FOR_EACH_LINE(log_softmax_line_##suffix, x, y)                                             \
+    }                                                                                              \
+                                                                                                   \
+    /* gx = gy - exp(y) * sum_k(gy) */                                                             \
+    LINE_FUNCTION void log_softmax_bwd_line_##suffix(int64_t start, int64_t r, int64_t stride,     \
+                                                     const T *y, const T *gy, T *gx)               \
+    {                                                                                              \
+        y += start, gy += start, gx += start;                                                      \
+        double sum = 0;                                                                            \
+        for (int64_t k = 0; k < r; ++k)                                                            \
+            sum += gy[k * stride];                                                                 \
+        const T sum_t = (T)sum;                                                                    \
+        for (int64_t k = 0; k < r; ++k)                                                            \
+            gx[k * stride] = gy[k * stride] - exp(y[k * stride]) * sum_t;                          \
+    }                                                                                              \
+    void cg_log_softmax_bwd_##suffix(const T *y, const T *gy, T *gx, int64_t outer, int64_t r,     \
+                                     int64_t inner)                                                \
+    {                                                                                              \
+        FOR_EACH_LINE(log_softmax_bwd_line_##suffix, y, gy, gx)                                    \
+    }
+
+DEFINE_SOFTMAX_FAMILY(float, f32)
+DEFINE_SOFTMAX_FAMILY(double, f64)

@@ -1,0 +1,221 @@
+# The autograd graph: nodes, the edges between them, saved tensors and the leaf accumulator.
+#
+# Ownership is one-way so the graph never forms reference cycles (a training loop must not grow
+# memory waiting for the cycle collector): an output tensor owns its grad_fn node, a node owns the
+# nodes of its inputs and the tensors it saved; a node never owns its outputs (a saved output is
+# kept as bare data), and a leaf refers to its AccumulateGrad node only weakly.
+
+
+cdef class Node:
+    """A backward function: maps the gradients of its forward outputs to those of its inputs."""
+    cdef tuple _next_edges      # per forward input: (Node or None, output_nr of that node)
+    cdef tuple _input_shapes    # per forward input: the shape its gradient must have
+    cdef tuple _input_codes     # per forward input: the dtype code its gradient must have
+    cdef int _num_outputs
+    cdef list _retained         # [(output_nr, weakref to a tensor that called retain_grad)]
+    # engine state, meaningful only during one backward pass (see _engine.pxi)
+    cdef long long _pass_id
+    cdef int _dependencies
+    cdef list _grad_buffer
+    cdef bint _needed
+    cdef object __weakref__
+
+    cdef tuple apply(self, list grads):
+        """Gradients for each forward input (None where an input needs none)."""
+        raise NotImplementedError(f"{self.name()} has no backward")
+
+    cdef void release_saved(self):
+        """Drops saved tensors after a backward pass without retain_graph."""
+        pass
+
+    def name(self):
+        return type(self).__name__
+
+    @property
+    def next_functions(self):
+        return self._next_edges
+
+    def __call__(self, *grads):
+        return self.apply(list(grads))
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    cdef void _retain_output(self, int output_nr, TensorBase tensor):
+        if self._retained is None:
+            self._retained = []
+        self._retained.append((output_nr, PyWeakref_NewRef(tensor, None)))
+
+
+cdef inline tuple _edge_to(object operand):
+    """The edge from a node to one of its forward inputs (a tensor, or a Python number)."""
+    cdef TensorBase t
+    if not isinstance(operand, TensorBase):
+        return (None, 0)
+    t = <TensorBase>operand
+    if not t._requires_grad:
+        return (None, 0)
+    if t._grad_fn is not None:
+        return (t._grad_fn, t._output_nr)
+    return (_accumulator(t), 0)
+
+
+cdef inline tuple _shape_of(object operand):
+    return _shape((<TensorBase>operand)._data) if isinstance(operand, TensorBase) else ()
+
+
+cdef inline int _code_of(object operand):
+    return (<TensorBase>operand)._code if isinstance(operand, TensorBase) else NO_DTYPE
+
+
+cdef Node _connect1(Node node, object a, TensorBase out):
+    """Wires a one-input node between `a` and `out`; returns the node."""
+    node._next_edges = (_edge_to(a),)
+    node._input_shapes = (_shape_of(a),)
+    node._input_codes = (_code_of(a),)
+    node._num_outputs = 1
+    out._grad_fn = node
+    out._requires_grad = True
+    return node
+
+
+cdef Node _connect2(Node node, object a, object b, TensorBase out):
+    """Wires a two-input node between (a, b) and `out`; returns the node."""
+    node._next_edges = (_edge_to(a), _edge_to(b))
+    node._input_shapes = (_shape_of(a), _shape_of(b))
+    node._input_codes = (_code_of(a), _code_of(b))
+    node._num_outputs = 1
+    out._grad_fn = node
+    out._requires_grad = True
+    return node
+
+
+cdef inline bint _records(object operand) noexcept:
+    """Whether an op with this input must record a node: grad mode on and a tensor needing grad."""
+    return cg_grad_enabled and isinstance(operand, TensorBase) and (<TensorBase>operand)._requires_grad
+
+
+# ---- saved tensors ----
+
+cdef class SavedTensor:
+    """A tensor kept for backward, with the version its storage had when saved, so that backward
+    can refuse to use it after an in-place write (torch's SavedVariable)."""
+    cdef TensorBase _tensor       # a saved input
+    cdef ndarray _data            # a saved output's data: keeping the output would make a cycle
+    cdef int _code
+    cdef _VersionCounter _counter
+    cdef long long _saved_version
+    cdef bint _released
+
+    cdef TensorBase unpack(self, Node owner):
+        if self._released:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the graph "
+                "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "
+                "you need to backward through the graph a second time or if you need to access saved "
+                "tensors after calling backward.")
+        if self._counter.value != self._saved_version:
+            self._raise_modified(owner)
+        if self._tensor is not None:
+            return self._tensor
+        # a saved output comes back with its history, so a differentiable backward can use it
+        cdef TensorBase out = _wrap(self._data, self._code)
+        out._version_counter = self._counter
+        out._grad_fn = owner
+        out._requires_grad = True
+        return out
+
+    cdef _raise_modified(self, Node owner):
+        cdef ndarray data = self._tensor._data if self._tensor is not None else self._data
+        description = f"[cygrad.{_DTYPES[self._code].legacy_name} {list(_shape(data))}]"
+        if self._tensor is None:
+            description += f", which is output 0 of {owner.name()},"
+        elif self._tensor._grad_fn is not None:
+            description += f", which is output {self._tensor._output_nr} of {self._tensor._grad_fn.name()},"
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: {description} is at version {self._counter.value}; expected version "
+            f"{self._saved_version} instead. Hint: the operation that failed to compute its gradient "
+            "used a tensor that was changed in place after it was saved for backward.")
+
+    cdef void release(self):
+        self._tensor = None
+        self._data = None
+        self._released = True
+
+
+cdef SavedTensor _save(TensorBase t, bint is_output):
+    cdef SavedTensor s = SavedTensor.__new__(SavedTensor)
+    s._counter = t._get_version()
+    s._saved_version = s._counter.value
+    s._code = t._code
+    if is_output:
+        s._data = t._data
+    else:
+        s._tensor = t
+    return s
+
+
+# ---- leaves ----
+
+cdef class AccumulateGrad(Node):
+    """The sink for a leaf: adds the incoming gradient into leaf.grad."""
+    cdef TensorBase variable
+
+    cdef tuple apply(self, list grads):
+        _accumulate_into_grad(self.variable, <TensorBase>grads[0])
+        return ()
+
+
+cdef AccumulateGrad _accumulator(TensorBase leaf):
+    """The leaf's AccumulateGrad node: one per leaf while any graph uses it, so that all the
+    gradient a pass sends to the leaf is summed before it touches .grad."""
+    cdef PyObject *existing
+    if leaf._accumulator_ref is not None:
+        existing = PyWeakref_GetObject(leaf._accumulator_ref)
+        if existing != <PyObject *>None:
+            return <AccumulateGrad>existing
+    cdef AccumulateGrad node = AccumulateGrad.__new__(AccumulateGrad)
+    node.variable = leaf
+    node._next_edges = ()
+    node._input_shapes = ()
+    node._input_codes = ()
+    node._num_outputs = 1
+    leaf._accumulator_ref = PyWeakref_NewRef(node, None)
+    return node
+
+
+cdef void _accumulate_into_grad(TensorBase leaf, TensorBase incoming) except *:
+    """leaf.grad += incoming, as torch's AccumulateGrad: the first gradient is stored as is when
+    nothing else references it (no zero-fill and add, no copy), otherwise copied; later ones are
+    added in place (or out of place when building a differentiable backward)."""
+    if leaf._grad is None:
+        if cg_grad_enabled:
+            leaf._grad = incoming   # create_graph: .grad keeps its history
+        elif _is_stealable(incoming):
+            leaf._grad = _wrap(incoming._data, incoming._code)
+        else:
+            leaf._grad = _wrap(<ndarray>cnp.PyArray_NewCopy(incoming._data, cnp.NPY_CORDER), incoming._code)
+    elif cg_grad_enabled:
+        leaf._grad = _add(leaf._grad, incoming, 1)
+    else:
+        _elementwise(K_ADD, leaf._grad._code, (leaf._grad._data, incoming._data), leaf._grad._data)
+        leaf._grad._bump_version()
+
+
+# References to an unshared incoming gradient at the time _is_stealable reads them: the engine's
+# local variable, the grads list it passed to apply, and this function's argument. Checked by
+# tests/test_autograd.py (gradients of a + b must not share memory; a user's gradient tensor is
+# never adopted as .grad).
+cdef enum:
+    UNSHARED_GRAD_REFS = 3
+
+
+cdef bint _is_stealable(TensorBase g):
+    """True when g and its array are referenced only by the engine, so .grad may adopt the array."""
+    return (Py_REFCNT(g) <= UNSHARED_GRAD_REFS
+            and Py_REFCNT(g._data) == 1
+            and cnp.PyArray_BASE(g._data) == NULL
+            and cnp.PyArray_IS_C_CONTIGUOUS(g._data)
+            and g._grad_fn is None)

@@ -1,0 +1,375 @@
+# TensorBase: the compiled half of cygrad.Tensor. It holds the storage (a numpy ndarray: views,
+# strides and memory ownership are numpy's), the autograd metadata and the hot methods (operators,
+# the elementwise methods, backward). The Python class cygrad.Tensor adds the conveniences.
+import warnings
+from cpython.ref cimport Py_REFCNT
+from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GetObject
+from cpython.object cimport PyObject
+
+
+cdef class _VersionCounter:
+    """Counts in-place writes to a storage; shared by every tensor that shares it through autograd
+    (views, detach()), not by .data (as in torch)."""
+    cdef long long value
+
+
+cdef object _tensor_type = TensorBase  # replaced by cygrad.Tensor when cygrad/tensor.py loads
+
+
+def _register_tensor_type(type cls):
+    global _tensor_type
+    if not issubclass(cls, TensorBase):
+        raise TypeError("the tensor type must subclass TensorBase")
+    _tensor_type = cls
+
+
+cdef inline TensorBase _wrap(ndarray data, int code):
+    """A new tensor (no autograd history) over `data`, whose dtype code the caller knows."""
+    cdef TensorBase t = TensorBase.__new__(_tensor_type)
+    t._data = data
+    t._code = code
+    return t
+
+
+cdef TensorBase _wrap_array(ndarray data):
+    """A new tensor over a numpy array of any dtype cygrad supports."""
+    cdef int code = _code_of_typenum(cnp.PyArray_TYPE(data))
+    if code == NO_DTYPE:
+        raise TypeError(
+            f"can't convert np.ndarray of type numpy.{data.dtype}. The only supported types are: "
+            "float64, float32, int64, int32, and bool.")
+    return _wrap(data, code)
+
+
+def _from_array(ndarray data, bint requires_grad=False):
+    """A tensor sharing `data`'s memory (cygrad's creation functions build on this)."""
+    cdef TensorBase t = _wrap_array(data)
+    if requires_grad:
+        t._set_requires_grad(True)
+    return t
+
+
+cdef class TensorBase:
+    cdef ndarray _data
+    cdef int _code
+    cdef bint _requires_grad
+    cdef Node _grad_fn
+    cdef int _output_nr
+    cdef TensorBase _grad
+    cdef _VersionCounter _version_counter
+    cdef object _accumulator_ref    # weakref to this leaf's AccumulateGrad node, while it lives
+    cdef TensorBase _base           # the tensor this one is a view of (None if not a view)
+    cdef bint _retains_grad
+    cdef object __weakref__
+
+    # ---- storage and metadata ----
+    cdef _VersionCounter _get_version(self):
+        if self._version_counter is None:
+            self._version_counter = _VersionCounter.__new__(_VersionCounter)
+        return self._version_counter
+
+    cdef void _bump_version(self):
+        cdef _VersionCounter counter = self._get_version()
+        counter.value += 1
+
+    @property
+    def _version(self):
+        return 0 if self._version_counter is None else self._version_counter.value
+
+    @property
+    def dtype(self):
+        return _DTYPES[self._code]
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def _base(self):
+        return self._base
+
+    def _is_view(self):
+        return self._base is not None
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, bint value):
+        self._set_requires_grad(value)
+
+    cdef _set_requires_grad(self, bint value):
+        if self._grad_fn is not None:
+            if not value:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use a "
+                    "computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach().")
+            return
+        if value and _category(self._code) != 2:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = value
+
+    def requires_grad_(self, bint requires_grad=True):
+        self._set_requires_grad(requires_grad)
+        return self
+
+    @property
+    def grad(self):
+        if self._grad_fn is not None and not self._retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access "
+                "the leaf Tensor instead.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is None:
+            self._grad = None
+            return
+        if not isinstance(value, TensorBase):
+            raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                            f"{type(value).__name__}")
+        cdef TensorBase g = <TensorBase>value
+        if g._code != self._code:
+            raise RuntimeError("assigned grad has data of a different type")
+        if _shape(g._data) != _shape(self._data):
+            raise RuntimeError("assigned grad has data of a different size")
+        self._grad = g
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in .grad during backward (leaves always do)."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        self._grad_fn._retain_output(self._output_nr, self)
+
+    @property
+    def data(self):
+        """The same storage without autograd history or version tracking (torch's .data)."""
+        return _wrap(self._data, self._code)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, TensorBase):
+            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        cdef TensorBase other = <TensorBase>value
+        if self._requires_grad and _category(other._code) != 2:
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point")
+        self._data = other._data
+        self._code = other._code
+
+    def detach(self):
+        """A new tensor sharing storage and version counter, outside the graph."""
+        cdef TensorBase t = _wrap(self._data, self._code)
+        t._version_counter = self._get_version()
+        return t
+
+    def detach_(self):
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = False
+        return self
+
+    def __hash__(self):
+        return id(self)
+
+    def __len__(self):
+        if cnp.PyArray_NDIM(self._data) == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return cnp.PyArray_DIM(self._data, 0)
+
+    def numel(self):
+        return cnp.PyArray_SIZE(self._data)
+
+    def dim(self):
+        return cnp.PyArray_NDIM(self._data)
+
+    @property
+    def ndim(self):
+        return cnp.PyArray_NDIM(self._data)
+
+    def item(self):
+        if cnp.PyArray_SIZE(self._data) != 1:
+            raise RuntimeError(f"a Tensor with {cnp.PyArray_SIZE(self._data)} elements cannot be "
+                               "converted to Scalar")
+        return self._data.item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if cnp.PyArray_SIZE(self._data) != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.item())
+
+    def __index__(self):
+        if _category(self._code) == 2 or cnp.PyArray_SIZE(self._data) != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.item())
+
+    # ---- autograd ----
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulates d(self)/d(leaf) into every leaf's .grad (torch.Tensor.backward)."""
+        _backward((self,), (gradient,), retain_graph, create_graph, inputs)
+
+    # ---- operators (Python numbers on either side) ----
+    def __add__(self, other):
+        return _add(self, other, 1)
+
+    def __radd__(self, other):
+        return _add(other, self, 1)
+
+    def __sub__(self, other):
+        return _sub(self, other)
+
+    def __rsub__(self, other):
+        return _sub(other, self)
+
+    def __mul__(self, other):
+        return _mul(self, other)
+
+    def __rmul__(self, other):
+        return _mul(other, self)
+
+    def __truediv__(self, other):
+        return _div(self, other)
+
+    def __rtruediv__(self, other):
+        return _div(other, self)
+
+    def __pow__(self, exponent, modulo):
+        return _pow(self, exponent)
+
+    def __rpow__(self, base, modulo):
+        return _pow(base, self)
+
+    def __neg__(self):
+        return _unary(U_NEG, self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _unary(U_ABS, self)
+
+    def __matmul__(self, other):
+        return _matmul_op(self, _as_tensor_operand(other))
+
+    def __rmatmul__(self, other):
+        return _matmul_op(_as_tensor_operand(other), self)
+
+    def __iadd__(self, other):
+        return _inplace_binary(self, other, K_ADD)
+
+    def __isub__(self, other):
+        return _inplace_binary(self, other, K_SUB)
+
+    def __imul__(self, other):
+        return _inplace_binary(self, other, K_MUL)
+
+    def __itruediv__(self, other):
+        return _inplace_binary(self, other, K_DIV)
+
+    # ---- elementwise methods ----
+    def add(self, other, *, alpha=1):
+        return _add(self, other, alpha)
+
+    def sub(self, other, *, alpha=1):
+        return _sub(self, other if alpha == 1 else _mul(other, alpha))
+
+    def mul(self, other):
+        return _mul(self, other)
+
+    def div(self, other):
+        return _div(self, other)
+
+    def pow(self, exponent):
+        return _pow(self, exponent)
+
+    def neg(self):
+        return _unary(U_NEG, self)
+
+    def abs(self):
+        return _unary(U_ABS, self)
+
+    def exp(self):
+        return _unary(U_EXP, self)
+
+    def log(self):
+        return _unary(U_LOG, self)
+
+    def sqrt(self):
+        return _unary(U_SQRT, self)
+
+    def sin(self):
+        return _unary(U_SIN, self)
+
+    def cos(self):
+        return _unary(U_COS, self)
+
+    def relu(self):
+        return _unary(U_RELU, self)
+
+    def sigmoid(self):
+        return _unary(U_SIGMOID, self)
+
+    def tanh(self):
+        return _unary(U_TANH, self)
+
+    # ---- in-place ----
+    def add_(self, other, *, alpha=1):
+        return _inplace_binary(self, other if alpha == 1 else _mul(other, alpha), K_ADD)
+
+    def sub_(self, other, *, alpha=1):
+        return _inplace_binary(self, other if alpha == 1 else _mul(other, alpha), K_SUB)
+
+    def mul_(self, other):
+        return _inplace_binary(self, other, K_MUL)
+
+    def div_(self, other):
+        return _inplace_binary(self, other, K_DIV)
+
+    def zero_(self):
+        return _inplace_fill(self, 0)
+
+    def fill_(self, value):
+        return _inplace_fill(self, value)
+
+    def copy_(self, src):
+        return _inplace_copy(self, src)
+
+    # ---- indexing ----
+    def __getitem__(self, key):
+        return _getitem_op(self, key)
+
+    def __setitem__(self, key, value):
+        _setitem_op(self, key, value)
+
+    @property
+    def _array(self):
+        """The numpy array behind this tensor (no copy, no checks): for cygrad's Python layer."""
+        return self._data

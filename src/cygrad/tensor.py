@@ -1,0 +1,268 @@
+"""cygrad.Tensor: the compiled TensorBase plus the conveniences that do not need to be fast
+(printing, conversion to Python and numpy, shape helpers, method spellings of the functions)."""
+import numpy as np
+
+from cygrad import _core
+from cygrad._core import TensorBase
+from cygrad._tensor_str import shows_dtype, tensor_repr
+from cygrad.size import Size
+
+
+class device:
+    """A device name: 'cpu' (the CUDA backend is a later addition)."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec="cpu", index=None):
+        if isinstance(spec, device):
+            spec, index = spec.type, spec.index
+        kind, _, number = str(spec).partition(":")
+        if kind != "cpu":
+            raise RuntimeError(f"Expected one of cpu device type at start of device string: {spec}"
+                               if kind not in ("cuda",) else
+                               "cygrad was built without a CUDA backend; only 'cpu' is available")
+        self.type = kind
+        self.index = int(number) if number else index
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        return f"device(type='{self.type}')" if self.index is None else \
+            f"device(type='{self.type}', index={self.index})"
+
+
+CPU = device("cpu")
+
+
+class Tensor(TensorBase):
+    """A multi-dimensional array with autograd, as torch.Tensor.
+
+    `Tensor(data)` builds a float32 tensor from nested sequences; `Tensor(2, 3)` an uninitialized
+    2x3 float32 tensor (prefer cygrad.tensor, which infers the dtype)."""
+
+    def __new__(cls, *args):
+        if len(args) == 1 and not isinstance(args[0], int):
+            array = np.array(args[0], dtype=np.float32)
+        else:
+            array = np.empty(tuple(args) if args else (0,), dtype=np.float32)
+        return _core._from_array(np.asarray(array, order="C"))
+
+    # ---- metadata ----
+    @property
+    def shape(self):
+        return Size(self._array.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._array.shape)
+        return self._array.shape[_core._wrap_dim_py(dim, self._array.ndim)]
+
+    def stride(self, dim=None):
+        strides = tuple(s // self._array.itemsize for s in self._array.strides)
+        return strides if dim is None else strides[_core._wrap_dim_py(dim, self._array.ndim)]
+
+    def is_contiguous(self):
+        return self._array.flags.c_contiguous
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def element_size(self):
+        return self._array.itemsize
+
+    def data_ptr(self):
+        return self._array.ctypes.data
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    # ---- conversion ----
+    def tolist(self):
+        return self._array.tolist()
+
+    def numpy(self, *, force=False):
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._array
+
+    def __array__(self, dtype=None, copy=None):
+        array = self._array
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self, *, tensor_contents=None):
+        suffixes = []
+        if shows_dtype(self._array.dtype, self._array.size):
+            suffixes.append(f"dtype={self.dtype!r}")
+        if self.grad_fn is not None:
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            suffixes.append("requires_grad=True")
+        return tensor_repr(self._array, suffixes=suffixes)
+
+    def __format__(self, spec):
+        if self.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        for arg in args:
+            if isinstance(arg, _core.DType):
+                dtype = arg
+            elif isinstance(arg, Tensor):
+                dtype = arg.dtype
+            else:
+                device = arg
+        if device is not None:
+            globals()["device"](device)  # validates: only the CPU exists in this build
+        if dtype is None or dtype is self.dtype:
+            return self.clone() if copy else self
+        return _core.to_dtype(self, dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"torch.{self.dtype.legacy_name}"
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(_core.float32)
+
+    def double(self):
+        return self.to(_core.float64)
+
+    def long(self):
+        return self.to(_core.int64)
+
+    def int(self):
+        return self.to(_core.int32)
+
+    def bool(self):
+        return self.to(_core.bool_)
+
+    def cpu(self):
+        return self
+
+    # ---- methods that spell the functions ----
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        return _core.sum_op(self, dim, keepdim, dtype=dtype)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        return _core.mean(self, dim, keepdim, dtype=dtype)
+
+    def max(self, dim=None, keepdim=False):
+        return _core.max_op(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return _core.min_op(self, dim, keepdim)
+
+    def softmax(self, dim, dtype=None):
+        return _core.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        return _core.log_softmax(self, dim, dtype)
+
+    def matmul(self, other):
+        return _core.matmul(self, other)
+
+    def mm(self, mat2):
+        return _core.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return _core.bmm(self, mat2)
+
+    def reshape(self, *shape):
+        return _core.reshape(self, *shape)
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], _core.DType):
+            raise NotImplementedError("view(dtype) is not supported")
+        return _core.view(self, *shape)
+
+    def view_as(self, other):
+        return _core.view(self, *other.shape)
+
+    def reshape_as(self, other):
+        return _core.reshape(self, *other.shape)
+
+    def flatten(self):
+        return _core.reshape(self, -1)
+
+    def transpose(self, dim0, dim1):
+        return _core.transpose(self, dim0, dim1)
+
+    def t(self):
+        return _core.t(self)
+
+    def permute(self, *dims):
+        return _core.permute(self, *dims)
+
+    def squeeze(self, dim=None):
+        return _core.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return _core.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        return _core.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return _core.expand(self, *other.shape)
+
+    def clone(self):
+        return _core.clone(self)
+
+    def contiguous(self):
+        return _core.contiguous(self)
+
+    # ---- creation helpers as methods ----
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        from cygrad.creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        from cygrad.creation import zeros
+        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        from cygrad.creation import ones
+        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        from cygrad.creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False):
+        from cygrad.creation import empty
+        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+_core._register_tensor_type(Tensor)
