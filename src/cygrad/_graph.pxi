@@ -164,7 +164,8 @@ cdef class AccumulateGrad(Node):
     cdef TensorBase variable
 
     cdef tuple apply(self, list grads):
-        _accumulate_into_grad(self.variable, <TensorBase>grads[0])
+        cdef TensorBase incoming = <TensorBase>grads[0]
+        _accumulate_into_grad(self.variable, incoming)
         return ()
 
 
@@ -204,18 +205,22 @@ cdef void _accumulate_into_grad(TensorBase leaf, TensorBase incoming) except *:
         leaf._grad._bump_version()
 
 
-# References to an unshared incoming gradient at the time _is_stealable reads them: the engine's
-# local variable, the grads list it passed to apply, and this function's argument. Checked by
-# tests/test_autograd.py (gradients of a + b must not share memory; a user's gradient tensor is
-# never adopted as .grad).
+cdef extern from "Python.h":
+    # exact counts: taking the address does not add the temporary reference Py_REFCNT(obj) would
+    Py_ssize_t _refcount "Py_REFCNT"(PyObject *o)
+
+
+# References to an unshared incoming gradient while AccumulateGrad.apply runs: the grads list the
+# engine passed in and apply's local variable. More means another buffer or the user holds it.
+# Tests pin this (gradients of a + b must not share memory; a user's gradient is never adopted).
 cdef enum:
-    UNSHARED_GRAD_REFS = 3
+    UNSHARED_GRAD_REFS = 2
 
 
 cdef bint _is_stealable(TensorBase g):
     """True when g and its array are referenced only by the engine, so .grad may adopt the array."""
-    return (Py_REFCNT(g) <= UNSHARED_GRAD_REFS
-            and Py_REFCNT(g._data) == 1
+    return (_refcount(<PyObject *>g) <= UNSHARED_GRAD_REFS
+            and _refcount(<PyObject *>g._data) == 1
             and cnp.PyArray_BASE(g._data) == NULL
             and cnp.PyArray_IS_C_CONTIGUOUS(g._data)
             and g._grad_fn is None)

@@ -2,7 +2,6 @@
 # strides and memory ownership are numpy's), the autograd metadata and the hot methods (operators,
 # the elementwise methods, backward). The Python class cygrad.Tensor adds the conveniences.
 import warnings
-from cpython.ref cimport Py_REFCNT
 from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GetObject
 from cpython.object cimport PyObject
 

@@ -1,0 +1,65 @@
+"""Interleaved timing: the libraries of one case take turns, round after round.
+
+On a small, noisy machine, timing library A for ten seconds and then library B for ten seconds
+puts any slow spell (another process, frequency change) on one library only. Here every round
+times one batch of each library, in a rotating order, and the summary is the median (and the
+minimum) over rounds -- never the mean, which one preempted batch would drag.
+"""
+import gc
+import statistics
+from dataclasses import dataclass
+from time import perf_counter
+
+
+@dataclass
+class Timing:
+    number: int          # calls per batch
+    samples: list        # seconds per call, one per round
+
+    @property
+    def median(self):
+        return statistics.median(self.samples)
+
+    @property
+    def min(self):
+        return min(self.samples)
+
+
+def time_batch(fn, number):
+    """Seconds for `number` back-to-back calls of fn. gc stays on (it is part of the real cost),
+    but starts each batch empty."""
+    gc.collect()
+    start = perf_counter()
+    for _ in range(number):
+        fn()
+    return perf_counter() - start
+
+
+def calibrate(fn, min_batch_s, max_number=1_000_000):
+    """The smallest power-of-two-ish call count whose batch lasts at least min_batch_s."""
+    number = 1
+    while True:
+        elapsed = time_batch(fn, number)
+        if elapsed >= min_batch_s or number >= max_number:
+            return number
+        # aim a little past the target, at least doubling
+        number = min(max_number, max(2 * number, int(number * 1.2 * min_batch_s / max(elapsed, 1e-9))))
+
+
+def time_interleaved(fns, rounds=15, min_batch_s=0.2, warmup=2):
+    """Times each callable of `fns` ({label: fn}) in `rounds` interleaved rounds.
+
+    Returns {label: Timing}. Every callable is first called `warmup` times (caches, allocator,
+    lazy imports), then calibrated to a batch size, then the rounds run with the order rotated
+    each round so no library always goes first."""
+    labels = list(fns)
+    for label in labels:
+        for _ in range(warmup):
+            fns[label]()
+    numbers = {label: calibrate(fns[label], min_batch_s) for label in labels}
+    samples = {label: [] for label in labels}
+    for r in range(rounds):
+        k = r % len(labels)
+        for label in labels[k:] + labels[:k]:
+            samples[label].append(time_batch(fns[label], numbers[label]) / numbers[label])
+    return {label: Timing(numbers[label], samples[label]) for label in labels}
