@@ -240,7 +240,7 @@ CASES = [
     # ---- slicing ----
     C("slice_rows_index", lambda T, x: x[1:3, 0] * 2, ((4, 3),)),
     C("slice_step", lambda T, x: x[:, ::2].exp(), ((3, 5),)),
-    C("slice_ellipsis_none", lambda T, x: x[..., None] * x[None], ((2, 3),)),
+    C("slice_ellipsis_none", lambda T, x: x[..., None] * x[:, None], ((2, 3),)),
     C("slice_int", lambda T, x: x[1] * 3, ((3, 4),)),
     C("slice_neg_int", lambda T, x: x[-1, 1:] + x[0, :-1], ((3, 4),)),
     C("slice_3d", lambda T, x: x[1:, ::2, -1].exp(), ((3, 4, 5),)),
@@ -318,7 +318,7 @@ def test_binary_forward_vs_numpy(dtype):
     b = rng.uniform(0.5, 2.0, size=(5, 1)).astype(dtype)
     x, y = cygrad.tensor(a), cygrad.tensor(b)
     for got, want in [(x + y, a + b), (x - y, a - b), (x * y, a * b), (x / y, a / b), (x ** y, a ** b),
-                      (x @ cygrad.tensor(b.reshape(1, 5)).t().expand(3, 4, 5) if False else x + 0, a)]:
+                      (y - x, b - a), (y / x, b / a)]:
         assert dtype_name(got.dtype) == dtype
         np.testing.assert_allclose(to_numpy(got), want, rtol=1e-6 if dtype == "float32" else 1e-14)
 
@@ -507,22 +507,25 @@ def test_nan_inf_propagation_vs_numpy(dtype):
             (x.reshape(7, 1) @ cygrad.ones(1, 2, dtype=x.dtype), a.reshape(7, 1) @ np.ones((1, 2), a.dtype)),
         ]
     for k, (got, want) in enumerate(checks):
-        np.testing.assert_array_equal(to_numpy(got), want, err_msg=f"check {k}")
+        got = to_numpy(got)
+        for predicate in (np.isnan, np.isposinf, np.isneginf):
+            np.testing.assert_array_equal(predicate(got), predicate(want), err_msg=f"check {k}")
+        finite = np.isfinite(want)
+        np.testing.assert_allclose(got[finite], want[finite], rtol=1e-6, err_msg=f"check {k}")
 
 
 def test_nan_gradient_propagation(torch):
     """A NaN in the upstream gradient reaches the leaf (no silent zeroing by masks)."""
+    grads = []
     for T in (cygrad, torch):
         x = T.tensor([1.0, -1.0, 2.0], requires_grad=True)
-        y = T.relu(x) * T.tensor([float("nan"), 1.0, 1.0])
+        y = (T.relu(x) + x.exp()) * T.tensor([float("nan"), 1.0, 1.0])
         y.sum().backward()
-        g = to_numpy(x.grad)
-        if T is torch:
-            expected = g
-        else:
-            got = g
+        grads.append(to_numpy(x.grad))
+    got, expected = grads
+    assert np.isnan(got[0])
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
-    np.testing.assert_array_equal(got[~np.isnan(got)], expected[~np.isnan(expected)])
+    np.testing.assert_allclose(got[1:], expected[1:], rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------
