@@ -36,7 +36,8 @@ static inline int64_t row_count(const cg_iter *it)
  * one ticks fastest; when a dim wraps around it goes back to 0 and carries into the one before.
  * Kept out of line (it runs once per row): inlined, it crowded the registers of the row loops and
  * gcc reloaded a pointer from the stack inside the vector loop, ~15% slower. */
-static __attribute__((noinline)) void next_row(const cg_iter *it, int n_operands, int64_t index[], int64_t offset[])
+static __attribute__((noinline)) void next_row(const cg_iter *it, int n_operands, int64_t index[],
+                                               int64_t offset[])
 {
     for (int d = it->ndim - 2; d >= 0; --d) {
         for (int k = 0; k < n_operands; ++k)
@@ -89,15 +90,24 @@ static __attribute__((noinline)) void next_row(const cg_iter *it, int n_operands
         const T *p1 = in1 + offset[1], *p2 = in2 + offset[2];                                      \
         if (s[0] == 1 && s[1] == 1 && s[2] == 1) {                                                 \
             CG_SIMD_LOOP                                                                           \
-            for (int64_t i = 0; i < n; ++i) { const T A = p1[i]; const T B = p2[i]; o[i] = (EXPR); } \
+            for (int64_t i = 0; i < n; ++i) {                                                      \
+                const T A = p1[i]; const T B = p2[i];                                              \
+                o[i] = (EXPR);                                                                     \
+            }                                                                                      \
         } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {                                          \
             const T a_scalar = *p1;                                                                \
             CG_SIMD_LOOP                                                                           \
-            for (int64_t i = 0; i < n; ++i) { const T A = a_scalar; const T B = p2[i]; o[i] = (EXPR); } \
+            for (int64_t i = 0; i < n; ++i) {                                                      \
+                const T A = a_scalar; const T B = p2[i];                                           \
+                o[i] = (EXPR);                                                                     \
+            }                                                                                      \
         } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {                                          \
             const T b_scalar = *p2;                                                                \
             CG_SIMD_LOOP                                                                           \
-            for (int64_t i = 0; i < n; ++i) { const T A = p1[i]; const T B = b_scalar; o[i] = (EXPR); } \
+            for (int64_t i = 0; i < n; ++i) {                                                      \
+                const T A = p1[i]; const T B = b_scalar;                                           \
+                o[i] = (EXPR);                                                                     \
+            }                                                                                      \
         } else {                                                                                   \
             for (int64_t i = 0; i < n; ++i) {                                                      \
                 const T A = p1[i * s[1]]; const T B = p2[i * s[2]];                                \
@@ -214,13 +224,15 @@ DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_cos_fwd, x, cos(x))
 /* y = max(x, 0); written `x < 0 ? 0 : x` as torch does, so NaN (NaN < 0 is false) and -0 pass */
 DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_relu_fwd, x, x < 0 ? 0 : x)
 /* y = 1 / (1 + exp(-x)); for x < 0 the equal exp(x) / (1 + exp(x)) keeps exp from overflowing */
-DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_sigmoid_fwd, x, x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)))
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_sigmoid_fwd, x,
+                   x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)))
 /* y = tanh(x) */
 DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_tanh_fwd, x, tanh(x))
 
 /* ==== backward ==== */
 
-/* gx = gy * (y > 0), as torch's select `y <= 0 ? 0 : gy`: gy where y is NaN, 0 (not NaN) for gy = inf */
+/* gx = gy * (y > 0), written as torch's select `y <= 0 ? 0 : gy`: so gx = gy where y is NaN,
+ * and 0 (not NaN) where y <= 0 and gy is inf */
 DEFINE_BINARY_FLOAT(CG_EXPORTED, cg_relu_bwd, y, gy, y <= 0 ? 0 : gy)
 /* gx = gy * y * (1 - y), in torch's order of operations */
 DEFINE_BINARY_FLOAT(CG_EXPORTED, cg_sigmoid_bwd, y, gy, gy * (1 - y) * y)
@@ -280,7 +292,7 @@ DEFINE_FILL(double, f64)
 
 /* y = x * x */
 DEFINE_UNARY_FLOAT(static, pow_square, x, x * x)
-/* y = x ** e, e not 2 or 0.5 */
+/* y = x ** e, for the exponents without a vectorized loop of their own */
 #define DEFINE_POW_SCALAR_GENERAL(T, suffix)                                                       \
     CG_SIMD_VARIANTS(static, pow_scalar_general_##suffix,                                          \
                      (const cg_iter *it, T *out, const T *in1, T e), (it, out, in1, e),            \
@@ -331,9 +343,18 @@ DEFINE_POW_SCALAR_BWD(double, f64)
  * Overflow wraps around, as in torch; the arithmetic is done in uint64_t because signed overflow
  * is undefined behaviour in C. */
 
-static inline int64_t wrapping_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
-static inline int64_t wrapping_sub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
-static inline int64_t wrapping_mul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
+static inline int64_t wrapping_add(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+static inline int64_t wrapping_sub(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+static inline int64_t wrapping_mul(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a * (uint64_t)b);
+}
 
 /* base ** exponent by repeated squaring; a negative exponent gives 0 unless |base| == 1 */
 static inline int64_t integer_pow(int64_t base, int64_t exponent)

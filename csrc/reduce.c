@@ -1,6 +1,6 @@
 /* Reductions over the middle axis of a contiguous (outer, r, inner) array (see cygrad/reduce.h).
  *
- * Two memory layouts matter: inner == 1 reduces contiguous rows (one scalar accumulator per row),
+ * Two memory layouts matter: inner == 1 reduces contiguous rows (a few accumulators per row),
  * inner > 1 adds whole rows of length inner together (a vector of accumulators, walked in tiles so
  * that they fit in a stack buffer and every access stays contiguous).
  */
@@ -14,7 +14,8 @@
 /* Columns handled at once when inner > 1: the accumulators are stack arrays of this length. */
 #define TILE 256
 /* Float sums add SUM_BLOCK terms into a block sum, then the block sums into the total: rounding
- * error then grows with about SUM_BLOCK + r / SUM_BLOCK terms instead of r (matters for float64). */
+ * error then grows with about SUM_BLOCK + r / SUM_BLOCK terms instead of r (this matters for
+ * float64; float32 terms summed in double are far from that limit anyway). */
 #define SUM_BLOCK 1024
 
 static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -102,13 +103,14 @@ void cg_sum_i64(const int64_t *x, int64_t *out, int64_t outer, int64_t r, int64_
 /* ---- max / min with their index ---- */
 
 /* Whether element v displaces the running extreme `best` seen so far. Ties keep the earlier index.
- * For floats the first NaN wins and is never displaced (torch's rule: any NaN makes the result NaN). */
+ * For floats the first NaN wins and is never displaced (torch: any NaN makes the result NaN). */
 #define FLOAT_MAX_WINS(v, best) (!isnan(best) && ((v) > (best) || isnan(v)))
 #define FLOAT_MIN_WINS(v, best) (!isnan(best) && ((v) < (best) || isnan(v)))
 #define INT_MAX_WINS(v, best) ((v) > (best))
 #define INT_MIN_WINS(v, best) ((v) < (best))
 
-/* values[o, i] = x[o, k*, i] and indices[o, i] = k*, the first k where WINS stops displacing */
+/* values[o, i] and indices[o, i]: the extreme of x[o, :, i] and its index, found by comparing each
+ * element in order of k with the running extreme through WINS */
 #define DEFINE_EXTREME(name, T, WINS)                                                              \
     void name(const T *x, T *values, int64_t *indices, int64_t outer, int64_t r, int64_t inner)    \
     {                                                                                              \

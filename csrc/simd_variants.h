@@ -5,8 +5,10 @@
  * instruction set. The public kernel is a thin switch on cg_simd_get(). Helpers called from the
  * body should be `static inline` without a target attribute: gcc inlines them into each variant.
  *
- * With -std=c11 gcc does not contract a * b + c into an FMA (-ffp-contract=off), so elementwise
- * results are bitwise identical at every level; code that wants FMA asks for it (see gemm.c).
+ * Elementwise results should be bitwise equal at every level. With -std=gnu11 (not -std=c11)
+ * gcc may contract a * b + c into one FMA in the AVX builds, which rounds once instead of twice;
+ * no formula compiled here has that shape today (objdump finds FMA only in gemm.c, which asks for
+ * it with fma()), and -ffp-contract=off in the build flags would make that a guarantee.
  */
 #ifndef CYGRAD_SIMD_VARIANTS_H
 #define CYGRAD_SIMD_VARIANTS_H

@@ -49,21 +49,21 @@ CG_UNARY(cg_sigmoid_fwd_f32, float); CG_UNARY(cg_sigmoid_fwd_f64, double);
 CG_UNARY(cg_tanh_fwd_f32, float);    CG_UNARY(cg_tanh_fwd_f64, double);
 
 /* ---- forward with a scalar parameter ---- */
-/* out = x ** e; e == 2 is x*x exactly, e == 1 copies, e == 0 gives 1, e == 0.5 is sqrt, e == -1 is 1/x */
+/* out = x ** e with torch's special cases (e = 0, 1, 2, 3, +-0.5, -1, -2) so results match it bit for bit */
 void cg_pow_scalar_fwd_f32(const cg_iter *it, float *out, const float *x, double e);
 void cg_pow_scalar_fwd_f64(const cg_iter *it, double *out, const double *x, double e);
 
 /* ---- backward: out = gx; inputs as named ---- */
-/* gx = gy * (y > 0) */
+/* gx = y <= 0 ? 0 : gy   (torch's threshold_backward: gy passes where y is NaN) */
 void cg_relu_bwd_f32(const cg_iter *it, float *gx, const float *y, const float *gy);
 void cg_relu_bwd_f64(const cg_iter *it, double *gx, const double *y, const double *gy);
 /* gx = gy * y * (1 - y) */
 void cg_sigmoid_bwd_f32(const cg_iter *it, float *gx, const float *y, const float *gy);
 void cg_sigmoid_bwd_f64(const cg_iter *it, double *gx, const double *y, const double *gy);
-/* gx = gy * (1 - y * y) */
+/* gx = gy * (1 - y) * (1 + y)   (accurate near |y| = 1) */
 void cg_tanh_bwd_f32(const cg_iter *it, float *gx, const float *y, const float *gy);
 void cg_tanh_bwd_f64(const cg_iter *it, double *gx, const double *y, const double *gy);
-/* gx = gy * sign(x)   (sign(0) = 0, sign(NaN) = NaN) */
+/* gx = gy * sign(x)   (sign(0) = 0 and, as torch, sign(NaN) = 0) */
 void cg_abs_bwd_f32(const cg_iter *it, float *gx, const float *x, const float *gy);
 void cg_abs_bwd_f64(const cg_iter *it, double *gx, const double *x, const double *gy);
 /* gx = gy / (2 * y) */

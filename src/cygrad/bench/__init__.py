@@ -8,12 +8,14 @@ without it the torch column reads n/a.
 """
 import importlib
 
-from cygrad.bench.cases import CASES, LIBRARIES, Case, case, select
-from cygrad.bench.report import header_lines, machine_info, progress, ratio, table_lines
-from cygrad.bench.timing import Timing, time_interleaved
+from cygrad.bench.cases import CASES, LIBRARIES, Case, as_numpy, case, select
+from cygrad.bench.report import header_lines, load_notes, machine_info, progress, ratio, \
+    table_lines
+from cygrad.bench.timing import BackgroundLoad, Timing, time_interleaved
 
-__all__ = ["CASES", "LIBRARIES", "Case", "case", "select", "load_libraries", "run_cases",
-           "Timing", "time_interleaved", "machine_info", "header_lines", "table_lines", "ratio"]
+__all__ = ["CASES", "LIBRARIES", "Case", "as_numpy", "case", "select", "load_libraries",
+           "run_cases", "BackgroundLoad", "Timing", "time_interleaved", "machine_info",
+           "header_lines", "table_lines", "load_notes", "ratio"]
 
 FULL = {"rounds": 21, "min_batch_s": 0.2}
 QUICK = {"rounds": 5, "min_batch_s": 0.02}
@@ -35,13 +37,11 @@ def run_cases(cases, libs, rounds=FULL["rounds"], min_batch_s=FULL["min_batch_s"
     per-unit median and minimum per library (seconds) and the raw per-call samples."""
     results = []
     for c in cases:
-        fns = {}
-        for lib, module in libs.items():
-            fn = c.setup(lib, module) if module is not None else None
-            if fn is not None:
-                fns[lib] = fn
+        fns = {lib: c.setup(lib, module) for lib, module in libs.items()
+               if lib in c.libs and module is not None}
         progress(f"[cygrad.bench] {c.name}: {', '.join(fns)} x {rounds} rounds")
-        timings = time_interleaved(fns, rounds=rounds, min_batch_s=min_batch_s)
+        with BackgroundLoad() as load:
+            timings = time_interleaved(fns, rounds=rounds, min_batch_s=min_batch_s)
         results.append({
             "case": c.name,
             "doc": c.doc,
@@ -49,6 +49,7 @@ def run_cases(cases, libs, rounds=FULL["rounds"], min_batch_s=FULL["min_batch_s"
             "per": c.per,
             "median": {lib: t.median / c.per for lib, t in timings.items()},
             "min": {lib: t.min / c.per for lib, t in timings.items()},
+            "other_cpus_busy": load.cpus,
             "calls_per_batch": {lib: t.number for lib, t in timings.items()},
             "samples_per_call": {lib: t.samples for lib, t in timings.items()},
         })

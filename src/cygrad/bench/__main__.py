@@ -4,8 +4,8 @@ import datetime
 import json
 import sys
 
-from cygrad.bench import FULL, QUICK, header_lines, load_libraries, machine_info, ratio, \
-    run_cases, select, table_lines
+from cygrad.bench import FULL, QUICK, header_lines, load_libraries, load_notes, machine_info, \
+    ratio, run_cases, select, table_lines
 
 
 def main(argv=None):
@@ -38,11 +38,16 @@ def main(argv=None):
     for line in table_lines(results):
         print(line)
     print()
-    print("numpy: forward only, no autograd; n/a: the case does not apply or the library is absent.")
+    print("times are medians per unit of work; numpy runs the forward pass only (no autograd); "
+          "n/a: the case does not apply or the library is absent.")
+    for note in load_notes(results, info):
+        print(note)
 
     if args.json:
         payload = {"date": when, "settings": settings, "machine": info,
-                   "results": [{**r, "cygrad_over_torch": ratio(r)} for r in results]}
+                   "results": [{**r, "cygrad_over_torch": ratio(r),
+                                "cygrad_over_torch_of_minimums": ratio(r, "min")}
+                               for r in results]}
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=1)
     return 0

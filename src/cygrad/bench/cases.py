@@ -1,10 +1,10 @@
 """The benchmark cases: one registry shared by `python -m cygrad.bench` and benchmarks/.
 
-A case is a name plus a `setup(lib, module)` function. `lib` is the library's name ("cygrad",
-"torch" or "numpy") and `module` the imported module. setup does the untimed preparation and
-returns a zero-argument callable that runs the timed work once, or None when the case does not
-apply to that library (numpy has no autograd). The callable returns a small result (a float or a
-numpy array) so that tests can check that the libraries agree; the timing ignores it.
+A case is a name, the libraries it applies to, and a `setup(lib, module)` function: `lib` is the
+library's name ("cygrad", "torch" or "numpy"), `module` the imported module. setup does the
+untimed preparation and returns a zero-argument callable that runs the timed work once. The
+callable returns its result (a tensor, array or float) that the tests compare with the case's
+`reference()` (plain numpy/Python, float64) so a fast wrong answer cannot pass; timing ignores it.
 
 The autograd cases are written once against the torch API and run unchanged with cygrad
 (`import cygrad as torch`), so both libraries run exactly the same Python code.
@@ -14,25 +14,29 @@ from dataclasses import dataclass
 import numpy as np
 
 LIBRARIES = ("cygrad", "torch", "numpy")
+AUTOGRAD = ("cygrad", "torch")
 
 
 @dataclass(frozen=True)
 class Case:
     name: str
-    setup: object            # setup(lib, module) -> callable or None
+    setup: object            # setup(lib, module) -> zero-argument callable
+    libs: tuple = AUTOGRAD   # the libraries the case applies to
     per: int = 1             # the callable does `per` units of work; times are reported per unit
     unit: str = "call"       # what one unit is ("step", "call")
     doc: str = ""
+    reference: object = None  # reference() -> the expected result of the callable
 
 
 CASES = {}
 
 
-def case(name, per=1, unit="call", doc=""):
-    """Registers `setup` as the case `name`."""
+def case(name, libs=AUTOGRAD, per=1, unit="call", reference=None):
+    """Registers the decorated setup function as the case `name`; its docstring's first line
+    describes the case."""
     def register(setup):
-        CASES[name] = Case(name=name, setup=setup, per=per, unit=unit,
-                           doc=doc or (setup.__doc__ or "").strip().splitlines()[0])
+        CASES[name] = Case(name=name, setup=setup, libs=tuple(libs), per=per, unit=unit,
+                           doc=(setup.__doc__ or "").strip().splitlines()[0], reference=reference)
         return setup
     return register
 
@@ -42,8 +46,11 @@ def select(word=None):
     return [c for name, c in CASES.items() if not word or word.lower() in name.lower()]
 
 
-def _to_numpy(t):
-    return np.asarray(t.detach().numpy() if hasattr(t, "detach") else t)
+def as_numpy(result):
+    """A case callable's result (tensor, array or float) as a float64 numpy array."""
+    if hasattr(result, "detach"):
+        result = result.detach().numpy()
+    return np.asarray(result, dtype=np.float64)
 
 
 # ---- (1) the tutorial's tiny training loop: one weight, three samples, 20 epochs ----
@@ -54,11 +61,17 @@ TINY_YS = [2.0, 4.0, 6.0]
 TINY_LR = 0.01
 
 
-@case("tiny-loop", per=TINY_EPOCHS * len(TINY_XS), unit="step")
+def _tiny_loop_reference():
+    w = 1.0
+    for _ in range(TINY_EPOCHS):
+        for x, y in zip(TINY_XS, TINY_YS):
+            w -= TINY_LR * 2.0 * (x * w - y) * x
+    return np.array([w])
+
+
+@case("tiny-loop", per=TINY_EPOCHS * len(TINY_XS), unit="step", reference=_tiny_loop_reference)
 def tiny_loop(lib, T):
-    """Tutorial tiny loop: w = Tensor([1.0]), 20 epochs x 3 samples of loss, backward, SGD step."""
-    if lib == "numpy":
-        return None
+    """Tutorial loop: w = Tensor([1.0]); 20 epochs x 3 samples of loss, backward, SGD step."""
     Tensor, no_grad = T.Tensor, T.no_grad
     samples = list(zip(TINY_XS, TINY_YS))
 
@@ -72,18 +85,18 @@ def tiny_loop(lib, T):
                 with no_grad():
                     w -= TINY_LR * w.grad
                 w.grad.zero_()
-        return _to_numpy(w).copy()
+        return w
     return run
 
 
-# ---- (2) a 1M-element float32 elementwise chain ----
+# ---- (2) a 1M-element float32 elementwise chain, forward only and forward + backward ----
 
 CHAIN_N = 1_000_000
 
 
 def _chain_inputs(n=CHAIN_N):
     rng = np.random.default_rng(0)
-    return (rng.standard_normal(n, dtype=np.float32), rng.standard_normal(n, dtype=np.float32))
+    return rng.standard_normal(n, dtype=np.float32), rng.standard_normal(n, dtype=np.float32)
 
 
 def _chain(a, b):
@@ -91,18 +104,30 @@ def _chain(a, b):
 
 
 def _chain_numpy(a, b):
+    s = 1 / (1 + np.exp(-np.tanh(a * b + a)))
+    return np.maximum(s * b, 0).sum()
+
+
+def _chain_forward_reference():
+    a, b = (x.astype(np.float64) for x in _chain_inputs())
+    return _chain_numpy(a, b)
+
+
+def _chain_grad_reference():
+    """d/da of the chain's sum, by hand in float64."""
+    a, b = (x.astype(np.float64) for x in _chain_inputs())
     t = np.tanh(a * b + a)
-    s = 1.0 / (1.0 + np.exp(-t))
-    return np.maximum(s * b, 0).sum(dtype=np.float32)
+    s = 1 / (1 + np.exp(-t))
+    return (s * b > 0) * b * s * (1 - s) * (1 - t * t) * (b + 1)
 
 
-@case("chain-1M fwd", unit="call")
+@case("chain-1M-fwd", libs=LIBRARIES, reference=_chain_forward_reference)
 def chain_forward(lib, T):
     """1M float32: ((a*b + a).tanh().sigmoid() * b).relu().sum(), forward only (no_grad)."""
     a_np, b_np = _chain_inputs()
     if lib == "numpy":
         return lambda: float(_chain_numpy(a_np, b_np))
-    a, b = T.from_numpy(a_np.copy()), T.from_numpy(b_np.copy())
+    a, b = T.from_numpy(a_np), T.from_numpy(b_np)
     no_grad = T.no_grad
 
     def run():
@@ -111,18 +136,16 @@ def chain_forward(lib, T):
     return run
 
 
-@case("chain-1M fwd+bwd", unit="call")
+@case("chain-1M-fwd-bwd", reference=_chain_grad_reference)
 def chain_backward(lib, T):
-    """1M float32: the same chain with a, b requiring grad, then .backward() (grads reset)."""
-    if lib == "numpy":
-        return None
+    """1M float32: the same chain with a, b requiring grad, then .backward() (grads reset each call)."""
     a_np, b_np = _chain_inputs()
-    a = T.from_numpy(a_np.copy()).requires_grad_()
-    b = T.from_numpy(b_np.copy()).requires_grad_()
+    a = T.from_numpy(a_np).requires_grad_()
+    b = T.from_numpy(b_np).requires_grad_()
 
     def run():
         a.grad = None
         b.grad = None
         _chain(a, b).backward()
-        return _to_numpy(a.grad)
+        return a.grad
     return run

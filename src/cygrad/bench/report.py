@@ -34,6 +34,8 @@ def machine_info(libs):
         "cygrad_threads": 1,
         "torch": torch.__version__ if torch is not None else "torch not installed",
         "torch_threads": torch.get_num_threads() if torch is not None else None,
+        # other work on a small machine shows up in the timings (torch's thread pool most)
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     if cygrad is not None:
         info["simd_path"] = cygrad._core.simd_path()
@@ -46,7 +48,9 @@ def header_lines(info):
     return [
         f"machine: {info['cpu']}, {info['logical_cpus']} logical CPUs ({info['platform']})",
         f"cygrad SIMD path: {info['simd_path']} (best on this CPU: {info['simd_best']})",
-        f"threads: cygrad {info['cygrad_threads']}, torch {torch_threads}",
+        f"threads: cygrad {info['cygrad_threads']}, torch {torch_threads}"
+        + (f"; load average before the run: {info['load_average_1min']:.2f}"
+           if info["load_average_1min"] is not None else ""),
         f"versions: python {info['python']}, numpy {info['numpy']}, cygrad {info['cygrad']}, "
         + (f"torch {info['torch']}" if info["torch_threads"] is not None else info["torch"]),
     ]
@@ -61,20 +65,22 @@ def format_seconds(s):
     return f"{s / 1e-9:.3g} ns"
 
 
-def ratio(result):
-    c, t = result["median"].get("cygrad"), result["median"].get("torch")
+def ratio(result, stat="median"):
+    c, t = result[stat].get("cygrad"), result[stat].get("torch")
     return None if c is None or t is None else c / t
 
 
 def table_lines(results, libs=("cygrad", "torch", "numpy")):
-    """A Markdown table: case | one median per library | cygrad/torch."""
-    head = ["case", *libs, "cygrad/torch"]
+    """A Markdown table: case | one median per library | cygrad/torch of the medians, and of the
+    minimums (the undisturbed estimate when something else ran on the machine)."""
+    head = ["case", *libs, "cygrad/torch", "of minimums"]
     rows = []
     for r in results:
         cells = [f"{r['case']} (per {r['unit']})"]
         cells += [format_seconds(r["median"].get(lib)) for lib in libs]
-        q = ratio(r)
-        cells.append("n/a" if q is None else f"{q:.2f}×")
+        for stat in ("median", "min"):
+            q = ratio(r, stat)
+            cells.append("n/a" if q is None else f"{q:.2f}×")
         rows.append(cells)
     widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
 
@@ -83,6 +89,17 @@ def table_lines(results, libs=("cygrad", "torch", "numpy")):
                                  for i, (c, w) in enumerate(zip(cells, widths))) + " |"
     rule = "|" + "|".join("-" * (w + 1) + ("-" if i == 0 else ":") for i, w in enumerate(widths)) + "|"
     return [line(head), rule, *(line(row) for row in rows)]
+
+
+def load_notes(results, info, threshold=0.2):
+    """A line for each case during which other processes kept the machine noticeably busy."""
+    notes = []
+    for r in results:
+        busy = r.get("other_cpus_busy")
+        if busy is not None and busy >= threshold:
+            notes.append(f"note: other processes kept {busy:.1f} of {info['logical_cpus']} CPUs busy "
+                         f"during {r['case']}; prefer the minimums (torch's thread pool suffers most).")
+    return notes
 
 
 def progress(message):

@@ -6,9 +6,10 @@ times one batch of each library, in a rotating order, and the summary is the med
 minimum) over rounds -- never the mean, which one preempted batch would drag.
 """
 import gc
+import os
 import statistics
 from dataclasses import dataclass
-from time import perf_counter
+from time import perf_counter, process_time
 
 
 @dataclass
@@ -63,3 +64,32 @@ def time_interleaved(fns, rounds=15, min_batch_s=0.2, warmup=2):
         for label in labels[k:] + labels[:k]:
             samples[label].append(time_batch(fns[label], numbers[label]) / numbers[label])
     return {label: Timing(numbers[label], samples[label]) for label in labels}
+
+
+def _machine_busy_s():
+    """CPU seconds all processes have spent (user, nice, system, irq, softirq, steal), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class BackgroundLoad:
+    """How many CPUs other processes kept busy while the block ran (None off Linux):
+        with BackgroundLoad() as load: ...;  load.cpus
+    On a 2-core machine, one busy neighbour halves torch's thread pool; the report flags it."""
+
+    def __enter__(self):
+        self._start = (_machine_busy_s(), process_time(), perf_counter())
+        self.cpus = None
+        return self
+
+    def __exit__(self, *exc):
+        busy0, own0, wall0 = self._start
+        busy1, own1, wall1 = _machine_busy_s(), process_time(), perf_counter()
+        if busy0 is not None and busy1 is not None and wall1 > wall0:
+            self.cpus = max(0.0, ((busy1 - busy0) - (own1 - own0)) / (wall1 - wall0))
+        return False
