@@ -246,3 +246,21 @@ static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 DEFINE_GEMM(float, f32)
 DEFINE_GEMM(double, f64)
+
+/* C = A B for int64 (torch multiplies integer matrices too). Exact, wrapping on overflow like the
+ * other int64 kernels; integer products are rare in training, so this is a plain i-k-j loop. */
+void cg_gemm_i64(int64_t M, int64_t N, int64_t K,
+                 const int64_t *A, int64_t rsa, int64_t csa,
+                 const int64_t *B, int64_t rsb, int64_t csb,
+                 int64_t *C, int64_t rsc, int64_t csc)
+{
+    for (int64_t i = 0; i < M; ++i) {
+        for (int64_t j = 0; j < N; ++j)
+            C[i * rsc + j * csc] = 0;
+        for (int64_t k = 0; k < K; ++k) {
+            const uint64_t a = (uint64_t)A[i * rsa + k * csa];
+            for (int64_t j = 0; j < N; ++j)
+                C[i * rsc + j * csc] = (int64_t)((uint64_t)C[i * rsc + j * csc] + a * (uint64_t)B[k * rsb + j * csb]);
+        }
+    }
+}

@@ -103,6 +103,11 @@ cdef extern from "cygrad/gemm.h" nogil:
                      const double *B, int64_t rsb, int64_t csb,
                      double beta, double *C, int64_t rsc, int64_t csc)
 
+    void cg_gemm_i64(int64_t M, int64_t N, int64_t K,
+                     const int64_t *A, int64_t rsa, int64_t csa,
+                     const int64_t *B, int64_t rsb, int64_t csb,
+                     int64_t *C, int64_t rsc, int64_t csc)
+
 cdef extern from "cygrad/nn.h" nogil:
     void cg_softmax_fwd_f32(const float *x, float *y, int64_t outer, int64_t r, int64_t inner)
     void cg_softmax_fwd_f64(const double *x, double *y, int64_t outer, int64_t r, int64_t inner)

@@ -461,8 +461,12 @@ cdef ndarray _matmul(ndarray a, ndarray b, tuple out_shape, int code):
                 C.cg_gemm_f32(M, N, K, 1.0, <const float *>(pa + off_a), rsa, csa,
                               <const float *>(pb + off_b), rsb, csb,
                               0.0, <float *>(pc + i * out_step), N, 1)
-            else:
+            elif code == FLOAT64:
                 C.cg_gemm_f64(M, N, K, 1.0, <const double *>(pa + off_a), rsa, csa,
                               <const double *>(pb + off_b), rsb, csb,
                               0.0, <double *>(pc + i * out_step), N, 1)
+            else:
+                C.cg_gemm_i64(M, N, K, <const int64_t *>(pa + off_a), rsa, csa,
+                              <const int64_t *>(pb + off_b), rsb, csb,
+                              <int64_t *>(pc + i * out_step), N, 1)
     return out

@@ -11,9 +11,13 @@ cdef inline object _data_or_number(object operand):
     return (<TensorBase>operand)._data if isinstance(operand, TensorBase) else operand
 
 
-cdef inline void _check_operand(object operand) except *:
-    if not isinstance(operand, (TensorBase, int, float)):
-        raise TypeError(f"unsupported operand type for a tensor operation: '{type(operand).__name__}'")
+cdef inline object _operand(object operand):
+    """A tensor or Python number as is; a numpy scalar as the Python number it holds."""
+    if isinstance(operand, (TensorBase, int, float)):
+        return operand
+    if isinstance(operand, np.generic) and operand.dtype.kind in "biuf":
+        return operand.item()
+    raise TypeError(f"unsupported operand type for a tensor operation: '{type(operand).__name__}'")
 
 
 cdef TensorBase _as_tensor_operand(object value):
@@ -60,8 +64,8 @@ cdef inline bint _needs_grad(object operand) noexcept:
 
 cdef object _add(object a, object b, object alpha):
     """a + alpha * b"""
-    _check_operand(a)
-    _check_operand(b)
+    a = _operand(a)
+    b = _operand(b)
     if alpha != 1:
         b = _mul(b, alpha)
     cdef TensorBase out = _binary_kernel(K_ADD, a, b, _result_code(a, b))
@@ -78,8 +82,8 @@ cdef class AddBackward0(Node):
 
 cdef object _sub(object a, object b):
     """a - b"""
-    _check_operand(a)
-    _check_operand(b)
+    a = _operand(a)
+    b = _operand(b)
     cdef int code = _result_code(a, b)
     if code == BOOL:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -101,8 +105,8 @@ cdef class SubBackward0(Node):
 
 cdef object _mul(object a, object b):
     """a * b"""
-    _check_operand(a)
-    _check_operand(b)
+    a = _operand(a)
+    b = _operand(b)
     cdef TensorBase out = _binary_kernel(K_MUL, a, b, _result_code(a, b))
     cdef MulBackward0 node
     if _records(a) or _records(b):
@@ -134,8 +138,8 @@ cdef inline void _release(object saved):
 
 cdef object _div(object a, object b):
     """a / b (true division: integers divide in the default float dtype)"""
-    _check_operand(a)
-    _check_operand(b)
+    a = _operand(a)
+    b = _operand(b)
     cdef TensorBase out = _binary_kernel(K_DIV, a, b, _float_code(_result_code(a, b)))
     cdef DivBackward0 node
     if _records(a) or _records(b):
@@ -168,8 +172,8 @@ cdef class DivBackward0(Node):
 
 cdef object _pow(object base, object exponent):
     """base ** exponent"""
-    _check_operand(base)
-    _check_operand(exponent)
+    base = _operand(base)
+    exponent = _operand(exponent)
     cdef int code = _result_code(base, exponent)
     if isinstance(base, TensorBase) and not isinstance(exponent, TensorBase):
         return _pow_scalar(<TensorBase>base, exponent, code)

@@ -46,7 +46,7 @@ cdef void _rebase_history(TensorBase x, TensorBase result) except *:
 
 cdef object _inplace_binary(TensorBase x, object other, _Kernel k):
     """x = x (op) other, in place."""
-    _check_operand(other)
+    other = _operand(other)
     _check_inplace(x)
     cdef int code = _result_code(x, other)
     if k is K_DIV:

@@ -10,7 +10,7 @@ cdef void _check_matmul_dtypes(TensorBase a, TensorBase b) except *:
     if a._code != b._code:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{_c_type_name(a._code)} != {_c_type_name(b._code)}")
-    if _category(a._code) != 2:
+    if a._code != INT64 and _category(a._code) != 2:
         raise RuntimeError(f'"addmm_impl_cpu_" not implemented for \'{_SCALAR_TYPE_NAMES[a._code]}\'')
 
 

@@ -18,7 +18,7 @@ cdef int _wrap_dim(object dim, int ndim) except -1:
 
 cdef tuple _reduction_dims(object dim, int ndim):
     """The sorted distinct dims a reduction covers (all of them for None)."""
-    if dim is None:
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
     cdef tuple dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     cdef list wrapped = []
@@ -239,7 +239,7 @@ cdef object _softmax_op(TensorBase x, object dim, bint log):
     if dim is None:
         raise TypeError(f"{name}() missing required argument 'dim'")
     if _category(x._code) != 2:
-        raise RuntimeError(f'"{name}_lastdim_kernel_impl" not implemented for \'{_SCALAR_TYPE_NAMES[x._code]}\'')
+        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for \'{_SCALAR_TYPE_NAMES[x._code]}\'')
     cdef int ndim = cnp.PyArray_NDIM(x._data)
     cdef int d = _wrap_dim(dim, ndim)
     cdef ndarray data = x._data if ndim > 0 else x._data.reshape(1)

@@ -6,6 +6,7 @@ cdef TensorBase _view_of(TensorBase x, ndarray data):
     """A tensor over `data`, a numpy view of x's storage."""
     cdef TensorBase out = _wrap(data, x._code)
     out._version_counter = x._get_version()
+    out._view_version = out._version_counter.value
     out._base = x._base if x._base is not None else x
     return out
 
@@ -33,14 +34,18 @@ cdef tuple _infer_shape(object shape, int64_t numel):
     return tuple(dims)
 
 
-cdef object _reshape_op(TensorBase x, tuple shape):
-    """x with a new shape: a view when the strides allow, else a copy (torch's reshape)."""
-    if _shape(x._data) == shape:
+cdef object _reshape_op(TensorBase x, tuple shape, str node_name="ViewBackward0"):
+    """x with a new shape: a view when the strides allow, else a copy (torch's reshape).
+    node_name is the name torch gives the op that asked (unsqueeze, squeeze, ...)."""
+    if _shape(x._data) == shape and node_name == "ViewBackward0":
         return x
     cdef ndarray data = x._data.reshape(shape)
     cdef TensorBase out = _view_of(x, data) if not data.flags.owndata else _wrap(data, x._code)
+    cdef ViewBackward0 node
     if _records(x):
-        _connect1(ViewBackward0.__new__(ViewBackward0), x, out)
+        node = ViewBackward0.__new__(ViewBackward0)
+        node.node_name = node_name
+        _connect1(node, x, out)
     return out
 
 
@@ -53,18 +58,26 @@ cdef object _view_op(TensorBase x, tuple shape):
             "view size is not compatible with input tensor's size and stride (at least one dimension "
             "spans across two contiguous subspaces). Use .reshape(...) instead.") from None
     cdef TensorBase out = _view_of(x, data)
+    cdef ViewBackward0 node
     if _records(x):
-        _connect1(ViewBackward0.__new__(ViewBackward0), x, out)
+        node = ViewBackward0.__new__(ViewBackward0)
+        node.node_name = "ViewBackward0"
+        _connect1(node, x, out)
     return out
 
 
 cdef class ViewBackward0(Node):
-    """d reshape(x) = reshape(dy, _shape(x))"""
+    """d reshape(x) = reshape(dy, x.shape)"""
+    cdef str node_name
+
+    def name(self):
+        return self.node_name
+
     cdef tuple apply(self, list grads):
         return (_reshape_op(<TensorBase>grads[0], self._input_shapes[0]),)
 
 
-cdef object _permute_op(TensorBase x, tuple perm):
+cdef object _permute_op(TensorBase x, tuple perm, str node_name="PermuteBackward0"):
     cdef int ndim = cnp.PyArray_NDIM(x._data)
     if len(perm) != ndim:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not "
@@ -78,6 +91,7 @@ cdef object _permute_op(TensorBase x, tuple perm):
     if _records(x):
         node = PermuteBackward0.__new__(PermuteBackward0)
         node.perm = dims
+        node.node_name = node_name
         _connect1(node, x, out)
     return out
 
@@ -85,22 +99,19 @@ cdef object _permute_op(TensorBase x, tuple perm):
 cdef class PermuteBackward0(Node):
     """d permute(x, p) = permute(dy, inverse(p))"""
     cdef tuple perm
+    cdef str node_name
 
     def name(self):
-        return "TransposeBackward0" if _is_swap(self.perm) else "PermuteBackward0"
+        return self.node_name
 
     cdef tuple apply(self, list grads):
         inverse = [0] * len(self.perm)
         for i, p in enumerate(self.perm):
             inverse[p] = i
-        return (_permute_op(<TensorBase>grads[0], tuple(inverse)),)
+        return (_permute_op(<TensorBase>grads[0], tuple(inverse), "PermuteBackward0"),)
 
 
-cdef bint _is_swap(tuple perm):
-    return [i for i, p in enumerate(perm) if i != p].__len__() == 2
-
-
-cdef object _transpose_op(TensorBase x, object dim0, object dim1):
+cdef object _transpose_op(TensorBase x, object dim0, object dim1, str node_name="TransposeBackward0"):
     cdef int ndim = cnp.PyArray_NDIM(x._data)
     if ndim == 0:
         _wrap_dim(dim0, ndim)
@@ -109,20 +120,20 @@ cdef object _transpose_op(TensorBase x, object dim0, object dim1):
     cdef list perm = list(range(ndim))
     cdef int a = _wrap_dim(dim0, ndim), b = _wrap_dim(dim1, ndim)
     perm[a], perm[b] = perm[b], perm[a]
-    return _permute_op(x, tuple(perm))
+    return _permute_op(x, tuple(perm), node_name)
 
 
 cdef object _squeeze_op(TensorBase x, object dim):
     cdef tuple shape = _shape(x._data)
     cdef tuple dims = tuple(range(len(shape))) if dim is None else _reduction_dims(dim, len(shape))
     cdef tuple new_shape = tuple([shape[i] for i in range(len(shape)) if not (i in dims and shape[i] == 1)])
-    return _reshape_op(x, new_shape) if new_shape != shape else _view_of(x, x._data.view())
+    return _reshape_op(x, new_shape, "SqueezeBackward0" if dim is None else "SqueezeBackward1")
 
 
 cdef object _unsqueeze_op(TensorBase x, object dim):
     cdef tuple shape = _shape(x._data)
     cdef int d = _wrap_dim(dim, len(shape) + 1)
-    return _reshape_op(x, shape[:d] + (1,) + shape[d:])
+    return _reshape_op(x, shape[:d] + (1,) + shape[d:], "UnsqueezeBackward0")
 
 
 cdef object _expand_op(TensorBase x, tuple shape):
@@ -204,6 +215,8 @@ cdef object _normalize_index(object key):
         else:
             raise IndexError(f"only integers, slices (`:`), ellipsis (`...`) and None are valid "
                              f"indices (got {type(part).__name__}); advanced indexing is not supported yet")
+    if Ellipsis not in out:
+        out.append(Ellipsis)  # so that integers in every dim give a 0-d view, not a numpy scalar
     return tuple(out)
 
 
@@ -278,7 +291,7 @@ def t(input):
     cdef TensorBase x = input
     if cnp.PyArray_NDIM(x._data) > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {cnp.PyArray_NDIM(x._data)}D")
-    return _transpose_op(x, 0, 1) if cnp.PyArray_NDIM(x._data) == 2 else x
+    return _transpose_op(x, 0, 1, "TBackward0") if cnp.PyArray_NDIM(x._data) == 2 else x
 
 def squeeze(input, dim=None):
     return _squeeze_op(input, dim)

@@ -58,6 +58,7 @@ cdef class TensorBase:
     cdef _VersionCounter _version_counter
     cdef object _accumulator_ref    # weakref to this leaf's AccumulateGrad node, while it lives
     cdef TensorBase _base           # the tensor this one is a view of (None if not a view)
+    cdef long long _view_version    # a view's storage version when its history was last valid
     cdef bint _retains_grad
     cdef object __weakref__
 
@@ -70,6 +71,8 @@ cdef class TensorBase:
     cdef void _bump_version(self):
         cdef _VersionCounter counter = self._get_version()
         counter.value += 1
+        if self._base is not None:
+            self._view_version = counter.value  # a write through the view itself keeps it valid
 
     @property
     def _version(self):

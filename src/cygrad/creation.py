@@ -168,6 +168,8 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
     half = steps // 2
     values = np.where(index < half, start + index * step, end - (steps - 1 - index) * step)
+    if steps == 1:
+        values[0] = start
     return _make(values, dtype, requires_grad)
 
 

@@ -49,6 +49,9 @@ class Tensor(TensorBase):
     `Tensor(data)` builds a float32 tensor from nested sequences; `Tensor(2, 3)` an uninitialized
     2x3 float32 tensor (prefer cygrad.tensor, which infers the dtype)."""
 
+    # numpy defers binary operators to the tensor (np.float64(2) * t calls t.__rmul__)
+    __array_priority__ = 1000
+
     def __new__(cls, *args):
         if len(args) == 1 and not isinstance(args[0], int):
             array = np.array(args[0], dtype=np.float32)

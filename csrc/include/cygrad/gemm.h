@@ -16,4 +16,10 @@ void cg_gemm_f64(int64_t M, int64_t N, int64_t K, double alpha,
                  const double *B, int64_t rsb, int64_t csb,
                  double beta, double *C, int64_t rsc, int64_t csc);
 
+/* C = A B for int64 (no alpha/beta: integer products are plain), wrapping on overflow */
+void cg_gemm_i64(int64_t M, int64_t N, int64_t K,
+                 const int64_t *A, int64_t rsa, int64_t csa,
+                 const int64_t *B, int64_t rsb, int64_t csb,
+                 int64_t *C, int64_t rsc, int64_t csc);
+
 #endif

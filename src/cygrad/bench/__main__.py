@@ -38,7 +38,7 @@ def main(argv=None):
     for line in table_lines(results):
         print(line)
     print()
-    print("times are medians per unit of work; numpy runs the forward pass only (no autograd); "
+    print("times: medians per unit of work. numpy: forward pass only (no autograd).\n"
           "n/a: the case does not apply or the library is absent.")
     for note in load_notes(results, info):
         print(note)

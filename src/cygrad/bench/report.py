@@ -98,7 +98,8 @@ def load_notes(results, info, threshold=0.2):
         busy = r.get("other_cpus_busy")
         if busy is not None and busy >= threshold:
             notes.append(f"note: other processes kept {busy:.1f} of {info['logical_cpus']} CPUs busy "
-                         f"during {r['case']}; prefer the minimums (torch's thread pool suffers most).")
+                         f"during {r['case']}: prefer the minimums, or rerun when the machine is "
+                         f"quiet (torch's thread pool suffers most).")
     return notes
 
 
