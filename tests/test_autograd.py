@@ -830,3 +830,17 @@ def test_backward_twice_through_nodes_without_saved_tensors(torch):
         results.append(to_numpy(x.grad))
     np.testing.assert_array_equal(results[0], results[1])
     np.testing.assert_array_equal(results[0], [2.0, 2.0])
+
+
+def test_adopted_gradient_is_writable_and_separate():
+    # sum's backward broadcasts a 0-d gradient to shape (1,): a read-only view that .grad must not
+    # adopt as is, or the next zero_() would fail
+    w = cygrad.ones(1, requires_grad=True)
+    w.sum().backward()
+    w.grad.zero_()
+    assert w.grad.tolist() == [0.0]
+    b = cygrad.zeros(3, requires_grad=True)
+    (cygrad.ones(4, 3) + b).sum().backward()
+    assert b.grad.tolist() == [4.0, 4.0, 4.0]
+    b.grad.zero_()
+    assert b.grad.tolist() == [0.0, 0.0, 0.0]

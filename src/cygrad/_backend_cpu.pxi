@@ -48,9 +48,9 @@ cdef inline tuple _shape(ndarray a):
     return (<object>a).shape
 
 
-cdef inline void _set_shape(ndarray a, tuple shape) except *:
-    """Reshapes a contiguous array in place (no new view object, so no base is set)."""
-    (<object>a).shape = shape
+cdef inline ndarray _view_as_shape(ndarray a, tuple shape):
+    """A view of `a` with a new shape; ValueError when the strides do not allow one."""
+    return <ndarray>np.reshape(a, shape, copy=False)
 
 
 cdef inline ndarray _empty(tuple shape, int code):

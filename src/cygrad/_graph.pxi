@@ -228,9 +228,14 @@ cdef enum:
 
 
 cdef bint _is_stealable(TensorBase g):
-    """True when g and its array are referenced only by the engine, so .grad may adopt the array."""
+    """True when g and its array are referenced only by the engine, so .grad may adopt the array.
+    A reshaped view (from keepdim or sum_to) qualifies when nothing else holds its base."""
+    cdef PyObject *base = <PyObject *>cnp.PyArray_BASE(g._data)
     return (_refcount(<PyObject *>g) <= UNSHARED_GRAD_REFS
             and _refcount(<PyObject *>g._data) == 1
-            and cnp.PyArray_BASE(g._data) == NULL
+            and (base == NULL or (isinstance(<object>base, ndarray)
+                                  and _refcount(base) == 1
+                                  and cnp.PyArray_BASE(<ndarray>base) == NULL))
             and cnp.PyArray_IS_C_CONTIGUOUS(g._data)
+            and cnp.PyArray_ISWRITEABLE(g._data)
             and g._grad_fn is None)

@@ -64,7 +64,7 @@ cdef object _sum_op(TensorBase x, object dim, bint keepdim, int requested_code):
     cdef int code = requested_code if requested_code != NO_DTYPE else (x._code if _category(x._code) == 2 else INT64)
     cdef ndarray result = _sum_axes(x._data, dims, code)
     if keepdim:
-        _set_shape(result, _kept_shape(shape, dims))
+        result = _view_as_shape(result, _kept_shape(shape, dims))
     cdef TensorBase out = _wrap(result, code)
     cdef SumBackward node
     if _records(x):
@@ -96,9 +96,10 @@ cdef object _mean_op(TensorBase x, object dim, bint keepdim, int requested_code)
     cdef tuple dims = _reduction_dims(dim, len(shape))
     cdef int64_t n = _count(shape, dims)
     cdef ndarray total = _sum_axes(x._data, dims, code)
-    cdef TensorBase out = _wrap(_elementwise(K_MUL, code, (total, 1.0 / n if n else float("nan")), total), code)
+    _elementwise(K_MUL, code, (total, 1.0 / n if n else float("nan")), total)
     if keepdim:
-        _set_shape(out._data, _kept_shape(shape, dims))
+        total = _view_as_shape(total, _kept_shape(shape, dims))
+    cdef TensorBase out = _wrap(total, code)
     cdef MeanBackward node
     if _records(x):
         node = MeanBackward.__new__(MeanBackward)
@@ -175,8 +176,8 @@ cdef object _extreme_op(TensorBase x, object dim, bint keepdim, bint is_max):
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
         values, idx = _extreme_dim(x._data, d, is_max)
     if keepdim and len(shape) > 0:
-        _set_shape(values, _kept_shape(shape, (d,)))
-        _set_shape(idx, _shape(values))
+        values = _view_as_shape(values, _kept_shape(shape, (d,)))
+        idx = _view_as_shape(idx, _shape(values))
     out = _wrap(values, code)
     indices = _wrap(idx, INT64)
     if _records(x):

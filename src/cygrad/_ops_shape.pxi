@@ -50,10 +50,10 @@ cdef object _reshape_op(TensorBase x, tuple shape, str node_name="ViewBackward0"
 
 
 cdef object _view_op(TensorBase x, tuple shape):
-    cdef ndarray data = x._data.view()
+    cdef ndarray data
     try:
-        _set_shape(data, shape)
-    except AttributeError:
+        data = _view_as_shape(x._data, shape)
+    except ValueError:
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one dimension "
             "spans across two contiguous subspaces). Use .reshape(...) instead.") from None
