@@ -177,8 +177,7 @@ cdef object _pow(object base, object exponent):
     cdef int code = _result_code(base, exponent)
     if isinstance(base, TensorBase) and not isinstance(exponent, TensorBase):
         return _pow_scalar(<TensorBase>base, exponent, code)
-    if _category(code) != 2 and isinstance(exponent, TensorBase) and (
-            (<TensorBase>exponent)._data < 0).any():
+    if _category(code) != 2 and isinstance(exponent, TensorBase) and _has_negative(<TensorBase>exponent):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     cdef TensorBase out = _binary_kernel(K_POW, base, exponent, code)
     cdef PowBackward1 node
@@ -212,6 +211,14 @@ cdef class PowBackward1(Node):
         _release(self.exponent)
         if self.result is not None:
             self.result.release()
+
+
+cdef bint _has_negative(TensorBase t) except -1:
+    """Whether an integer tensor holds a negative value (its min, by the reduction kernel)."""
+    if cnp.PyArray_SIZE(t._data) == 0:
+        return False
+    smallest, _ = _extreme_dim(_as_code(t._data, INT64).reshape(-1), 0, False)
+    return smallest.item() < 0
 
 
 cdef object _pow_scalar(TensorBase x, object exponent, int code):
