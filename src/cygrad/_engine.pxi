@@ -198,7 +198,8 @@ cdef list _make_roots(tuple outputs, object grad_outputs):
         if given[i] is None:
             if cnp.PyArray_SIZE(t._data) != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = _wrap(<ndarray>np.ones(_shape(t._data), _dtype_of_code(t._code).numpy_dtype), t._code)
+            g = _wrap(_empty(_shape(t._data), t._code), t._code)
+            cnp.PyArray_FillWithScalar(g._data, 1)
         else:
             g = _as_tensor_operand(given[i])
             if _shape(g._data) != _shape(t._data):

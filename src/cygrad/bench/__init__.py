@@ -4,7 +4,8 @@
 
 The cases live in cygrad.bench.cases (also used by benchmarks/ under pytest-benchmark), the
 timing in cygrad.bench.timing, the header and table in cygrad.bench.report. torch is optional:
-without it the torch column reads n/a.
+without it the torch column reads n/a. `python -m cygrad.bench.statements` times the tiny loop
+statement by statement (where the per-step overhead goes).
 """
 import importlib
 

@@ -14,7 +14,8 @@ def main(argv=None):
         description="Times cygrad against torch (and numpy where it applies), interleaved; "
                     "reports medians per unit of work.")
     parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK['rounds']} short rounds instead of {FULL['rounds']} (a few seconds)")
+                        help=f"{QUICK['rounds']} short rounds instead of {FULL['rounds']} "
+                             "(a few seconds)")
     parser.add_argument("--filter", metavar="WORD", default="",
                         help="only the cases whose name contains WORD")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")

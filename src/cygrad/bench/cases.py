@@ -138,7 +138,7 @@ def chain_forward(lib, T):
 
 @case("chain-1M-fwd-bwd", reference=_chain_grad_reference)
 def chain_backward(lib, T):
-    """1M float32: the same chain with a, b requiring grad, then .backward() (grads reset each call)."""
+    """1M float32: the same chain with a, b requiring grad, then .backward() (grads reset)."""
     a_np, b_np = _chain_inputs()
     a = T.from_numpy(a_np).requires_grad_()
     b = T.from_numpy(b_np).requires_grad_()

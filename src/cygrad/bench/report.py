@@ -87,7 +87,8 @@ def table_lines(results, libs=("cygrad", "torch", "numpy")):
     def line(cells):
         return "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                  for i, (c, w) in enumerate(zip(cells, widths))) + " |"
-    rule = "|" + "|".join("-" * (w + 1) + ("-" if i == 0 else ":") for i, w in enumerate(widths)) + "|"
+    rule = "|" + "|".join("-" * (w + 1) + ("-" if i == 0 else ":")
+                          for i, w in enumerate(widths)) + "|"
     return [line(head), rule, *(line(row) for row in rows)]
 
 
@@ -97,9 +98,9 @@ def load_notes(results, info, threshold=0.2):
     for r in results:
         busy = r.get("other_cpus_busy")
         if busy is not None and busy >= threshold:
-            notes.append(f"note: other processes kept {busy:.1f} of {info['logical_cpus']} CPUs busy "
-                         f"during {r['case']}: prefer the minimums, or rerun when the machine is "
-                         f"quiet (torch's thread pool suffers most).")
+            notes.append(f"note: other processes kept {busy:.1f} of {info['logical_cpus']} CPUs "
+                         f"busy during {r['case']}: prefer the minimums, or rerun when the "
+                         f"machine is quiet (torch's thread pool suffers most).")
     return notes
 
 

@@ -81,7 +81,8 @@ def main(argv=None):
     libs = {k: v for k, v in load_libraries(("cygrad", "torch")).items() if v is not None}
     result = breakdown(libs, args.runs)
     names = list(result)
-    head = ["statement", *(f"{lib} µs" for lib in names)] + (["cygrad/torch"] if len(names) == 2 else [])
+    head = ["statement", *(f"{lib} µs" for lib in names)]
+    head += ["cygrad/torch"] if len(names) == 2 else []
     rows = []
     totals = {lib: sum(v) for lib, v in result.items()}
     for i, stmt in enumerate(STATEMENTS):
@@ -96,7 +97,8 @@ def main(argv=None):
     rows.append(total)
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, ["-" * w for w in widths], *rows]:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(r, widths))))
     print("\nshare of cygrad's step:", ", ".join(
         f"{STATEMENTS[i]} {100 * v / totals['cygrad']:.0f}%"
         for i, v in sorted(enumerate(result["cygrad"]), key=lambda p: -p[1])[:5]))

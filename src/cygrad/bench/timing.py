@@ -37,14 +37,15 @@ def time_batch(fn, number):
 
 
 def calibrate(fn, min_batch_s, max_number=1_000_000):
-    """The smallest power-of-two-ish call count whose batch lasts at least min_batch_s."""
+    """A call count whose batch lasts at least min_batch_s (aiming about 20% past it)."""
     number = 1
     while True:
         elapsed = time_batch(fn, number)
         if elapsed >= min_batch_s or number >= max_number:
             return number
         # aim a little past the target, at least doubling
-        number = min(max_number, max(2 * number, int(number * 1.2 * min_batch_s / max(elapsed, 1e-9))))
+        guess = int(number * 1.2 * min_batch_s / max(elapsed, 1e-9))
+        number = min(max_number, max(2 * number, guess))
 
 
 def time_interleaved(fns, rounds=15, min_batch_s=0.2, warmup=2):
