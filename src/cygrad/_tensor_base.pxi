@@ -60,6 +60,8 @@ cdef class TensorBase:
     cdef TensorBase _base           # the tensor this one is a view of (None if not a view)
     cdef long long _view_version    # a view's storage version when its history was last valid
     cdef bint _retains_grad
+    cdef dict _hooks                  # register_hook: id -> fn
+    cdef dict _post_accumulate_hooks  # register_post_accumulate_grad_hook: id -> fn
     cdef object __weakref__
 
     # ---- storage and metadata ----
@@ -163,6 +165,27 @@ cdef class TensorBase:
             return
         self._retains_grad = True
         self._grad_fn._retain_output(self._output_nr, self)
+
+    def register_hook(self, hook):
+        """hook(grad) runs when this tensor's gradient is computed and may return a replacement."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = _add_hook(self._hooks, hook)
+        if self._grad_fn is not None:
+            self._grad_fn._add_tensor_hooks(self._output_nr, self._hooks)
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs after this leaf's .grad has been updated by backward."""
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        return _add_hook(self._post_accumulate_hooks, hook)
 
     @property
     def data(self):
