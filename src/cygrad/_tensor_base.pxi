@@ -48,6 +48,19 @@ def _from_array(ndarray data, bint requires_grad=False):
     return t
 
 
+def _make_subclass(type cls, TensorBase data, bint requires_grad):
+    """An instance of cls (a TensorBase subclass, e.g. nn.Parameter) over data's storage: a new
+    leaf without history, as torch.Tensor._make_subclass."""
+    if not issubclass(cls, TensorBase):
+        raise TypeError(f"{cls.__name__} is not a Tensor subclass")
+    cdef TensorBase t = TensorBase.__new__(cls)
+    t._data = data._data
+    t._code = data._code
+    t._version_counter = data._get_version()
+    t._set_requires_grad(requires_grad)
+    return t
+
+
 cdef class TensorBase:
     cdef ndarray _data
     cdef int _code

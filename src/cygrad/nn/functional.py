@@ -1,0 +1,67 @@
+"""nn.functional: the stateless forms of the layers (torch.nn.functional)."""
+from cygrad import _core
+
+# torch's scalar type names, as its error messages spell them
+_SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "bool": "Bool"}
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias (weight is (out_features, in_features), as torch)."""
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{_SCALAR_TYPE_NAMES[input.dtype.name]} and {_SCALAR_TYPE_NAMES[weight.dtype.name]}")
+    output = input.matmul(weight.t())
+    return output if bias is None else output + bias
+
+
+def relu(input, inplace=False):
+    return _core.relu(input)
+
+
+def sigmoid(input):
+    return _core.sigmoid(input)
+
+
+def tanh(input):
+    return _core.tanh(input)
+
+
+def softmax(input, dim=None, dtype=None):
+    return _core.softmax(input, dim, dtype)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    return _core.log_softmax(input, dim, dtype)
+
+
+def mse_loss(input, target, reduction="mean"):
+    return _reduce((input - target) ** 2, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    return _reduce((input - target).abs(), reduction)
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zeroes elements with probability p and scales the rest by 1/(1-p) (identity when not
+    training). The mask comes from cygrad's default generator, so manual_seed reproduces it."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    from cygrad.random import numpy_generator
+    keep = numpy_generator().random(tuple(input.shape)) >= p
+    mask = _core._from_array(keep.astype(input._array.dtype))
+    return input * mask * (1.0 / (1.0 - p))
