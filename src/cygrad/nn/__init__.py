@@ -1,7 +1,8 @@
 """cygrad.nn: modules, parameters, initializers and the functional forms (torch.nn)."""
 from cygrad.nn import functional, init
 from cygrad.nn.modules import (
-    Dropout, Flatten, Identity, Linear, LogSoftmax, Module, ModuleDict, ModuleList, ReLU,
-    Sequential, Sigmoid, Softmax, Tanh,
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Flatten, Identity, L1Loss, Linear,
+    LogSoftmax, Module, ModuleDict, ModuleList, MSELoss, NLLLoss, ReLU, Sequential, Sigmoid,
+    SmoothL1Loss, Softmax, Tanh,
 )
 from cygrad.nn.parameter import Parameter

@@ -1,4 +1,6 @@
 """nn.functional: the stateless forms of the layers (torch.nn.functional)."""
+import warnings
+
 from cygrad import _core
 
 # torch's scalar type names, as its error messages spell them
@@ -34,12 +36,36 @@ def log_softmax(input, dim=None, dtype=None):
     return _core.log_softmax(input, dim, dtype)
 
 
-def mse_loss(input, target, reduction="mean"):
+def _warn_if_broadcasting(input, target):
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({_size(target.shape)}) that is different to the input "
+                      f"size ({_size(input.shape)}). This will likely lead to incorrect results due "
+                      "to broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
+
+
+def _size(shape):
+    return f"torch.Size({list(shape)})"
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _warn_if_broadcasting(input, target)
     return _reduce((input - target) ** 2, reduction)
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _warn_if_broadcasting(input, target)
     return _reduce((input - target).abs(), reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    _warn_if_broadcasting(input, target)
+    return _core.smooth_l1_loss(input, target, reduction=reduction, beta=beta)
+
+
+cross_entropy = _core.cross_entropy
+nll_loss = _core.nll_loss
+binary_cross_entropy = _core.binary_cross_entropy
+binary_cross_entropy_with_logits = _core.binary_cross_entropy_with_logits
 
 
 def _reduce(loss, reduction):
