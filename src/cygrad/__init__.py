@@ -21,7 +21,7 @@ from cygrad.creation import (
     ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from cygrad.random import Generator, initial_seed, manual_seed, seed
-from cygrad import autograd, nn
+from cygrad import autograd, nn, utils
 from cygrad.autograd import enable_grad, inference_mode, no_grad, set_grad_enabled
 from cygrad._tensor_str import set_printoptions
 

@@ -6,3 +6,4 @@ from cygrad.nn.modules.module import Module
 from cygrad.nn.modules.loss import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
 )
+from cygrad.nn.modules.normalization import BatchNorm1d, LayerNorm
