@@ -195,3 +195,37 @@ def test_parameter_is_a_leaf_that_requires_grad(torch):
     assert p.requires_grad and p.is_leaf
     assert repr(p) == repr(torch.nn.Parameter(torch.ones(2)))
     assert not cygrad.nn.Parameter(cygrad.ones(2), requires_grad=False).requires_grad
+
+
+@pytest.mark.parametrize("x_shape, bias", [((5, 4), True), ((4,), True), ((2, 3, 4), True), ((5, 4), False),
+                                           ((0, 4), True)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_functional_linear_matches_torch(x_shape, bias, dtype, torch):
+    rng = np.random.default_rng(3)
+    data, weight, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, (3, 4), (3,)))
+    ours = [cygrad.tensor(a, requires_grad=True) for a in (data, weight, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (data, weight, b)]
+    out = cygrad.nn.functional.linear(ours[0], ours[1], ours[2] if bias else None)
+    tout = torch.nn.functional.linear(theirs[0], theirs[1], theirs[2] if bias else None)
+    rtol, atol = (1e-5, 1e-6) if dtype == np.float32 else (1e-12, 1e-13)
+    assert_close(to_numpy(out), to_numpy(tout), rtol, atol)
+    if out.numel():
+        (out * out).sum().backward()
+        (tout * tout).sum().backward()
+        for a, b_ in zip(ours[:3 if bias else 2], theirs[:3 if bias else 2]):
+            assert_close(to_numpy(a.grad), to_numpy(b_.grad), rtol, atol)
+    if len(x_shape) == 2 and bias:
+        assert out.grad_fn.name() == tout.grad_fn.name() == "AddmmBackward0"
+
+
+def test_linear_on_transposed_input_and_second_order(torch):
+    data = np.random.default_rng(4).standard_normal((4, 6))
+    x = cygrad.tensor(data, requires_grad=True)
+    w = cygrad.tensor(np.ones((2, 4)) * 0.3, requires_grad=True)
+    tx = torch.tensor(data, requires_grad=True)
+    tw = torch.tensor(np.ones((2, 4)) * 0.3, requires_grad=True)
+    (g,) = cygrad.autograd.grad(cygrad.nn.functional.linear(x.t(), w).tanh().sum(), w, create_graph=True)
+    (tg,) = torch.autograd.grad(torch.nn.functional.linear(tx.t(), tw).tanh().sum(), tw, create_graph=True)
+    (g * g).sum().backward()
+    (tg * tg).sum().backward()
+    assert_close(to_numpy(x.grad), to_numpy(tx.grad), 1e-10, 1e-12)

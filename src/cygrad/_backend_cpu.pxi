@@ -470,3 +470,32 @@ cdef ndarray _matmul(ndarray a, ndarray b, tuple out_shape, int code):
                               <const int64_t *>(pb + off_b), rsb, csb,
                               <int64_t *>(pc + i * out_step), N, 1)
     return out
+
+
+cdef ndarray _linear_forward(ndarray x, ndarray weight, ndarray bias, int code):
+    """x @ weight.T + bias for a 2-D x (M, K) and weight (N, K): the output starts as the bias
+    rows and the product is accumulated onto it (beta = 1), so the bias costs no separate pass
+    over the output. weight is read transposed through its strides (no copy)."""
+    cdef int itemsize = _dtype_of_code(code).itemsize
+    cdef int64_t M = cnp.PyArray_DIM(x, 0), K = cnp.PyArray_DIM(x, 1), N = cnp.PyArray_DIM(weight, 0)
+    cdef ndarray out = _empty((M, N), code)
+    cdef double beta = 0.0
+    if bias is not None:
+        out[...] = bias
+        beta = 1.0
+    cdef int64_t rsa = cnp.PyArray_STRIDE(x, 0) // itemsize, csa = cnp.PyArray_STRIDE(x, 1) // itemsize
+    # B = weight.T: B[k, n] = weight[n, k]
+    cdef int64_t rsb = cnp.PyArray_STRIDE(weight, 1) // itemsize, csb = cnp.PyArray_STRIDE(weight, 0) // itemsize
+    cdef void *pa = cnp.PyArray_DATA(x)
+    cdef void *pb = cnp.PyArray_DATA(weight)
+    cdef void *pc = cnp.PyArray_DATA(out)
+    if M * N == 0:
+        return out
+    with nogil:
+        if code == FLOAT32:
+            C.cg_gemm_f32(M, N, K, 1.0, <const float *>pa, rsa, csa, <const float *>pb, rsb, csb,
+                          <float>beta, <float *>pc, N, 1)
+        else:
+            C.cg_gemm_f64(M, N, K, 1.0, <const double *>pa, rsa, csa, <const double *>pb, rsb, csb,
+                          beta, <double *>pc, N, 1)
+    return out

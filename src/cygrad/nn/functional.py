@@ -3,17 +3,9 @@ import warnings
 
 from cygrad import _core
 
-# torch's scalar type names, as its error messages spell them
-_SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "bool": "Bool"}
 
 
-def linear(input, weight, bias=None):
-    """input @ weight.T + bias (weight is (out_features, in_features), as torch)."""
-    if input.dtype is not weight.dtype:
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                           f"{_SCALAR_TYPE_NAMES[input.dtype.name]} and {_SCALAR_TYPE_NAMES[weight.dtype.name]}")
-    output = input.matmul(weight.t())
-    return output if bias is None else output + bias
+linear = _core.linear
 
 
 def relu(input, inplace=False):
