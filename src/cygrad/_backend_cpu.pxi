@@ -298,7 +298,8 @@ cdef _Kernel K_POW_SCALAR_BWD = _kernel("pow_backward", 2, True, <void *>C.cg_po
 cdef _Kernel K_POW_BWD_BASE = _kernel("pow_backward_self", 3, False, <void *>C.cg_pow_bwd_base_f32, <void *>C.cg_pow_bwd_base_f64, NULL)
 cdef _Kernel K_POW_BWD_EXP = _kernel("pow_backward_exponent", 4, False, <void *>C.cg_pow_bwd_exp_f32, <void *>C.cg_pow_bwd_exp_f64, NULL)
 
-# comparisons, logic and floating-point classes write bool (predicates); bitwise ops are integer-only
+# comparisons, logic and floating-point classes write bool (predicates); bitwise ops take integers
+# and bools; the bool kernels (_bool_capable) spare masks a round trip through int64
 cdef _Kernel K_EQ = _bool_capable(_predicate_kernel("eq", 2, <void *>C.cg_eq_fwd_f32, <void *>C.cg_eq_fwd_f64, <void *>C.cg_eq_fwd_i64), <void *>C.cg_eq_fwd_u8)
 cdef _Kernel K_NE = _bool_capable(_predicate_kernel("ne", 2, <void *>C.cg_ne_fwd_f32, <void *>C.cg_ne_fwd_f64, <void *>C.cg_ne_fwd_i64), <void *>C.cg_ne_fwd_u8)
 cdef _Kernel K_LT = _bool_capable(_predicate_kernel("lt", 2, <void *>C.cg_lt_fwd_f32, <void *>C.cg_lt_fwd_f64, <void *>C.cg_lt_fwd_i64), <void *>C.cg_lt_fwd_u8)
