@@ -196,6 +196,15 @@ CASES = [
     C("max_dim_transposed", lambda T, x: tuple(x.t().max(1)), ((3, 4),), ("distinct",)),
     C("max_values", lambda T, x: x.max(1)[0] * 2, ((3, 4),), ("distinct",)),
     C("max_0d", lambda T, x: x.max(), ((),)),
+    # ---- sort / topk values (the gradient goes back to the selected indices) ----
+    C("sort", lambda T, x: x.sort(1).values, ((3, 5),), ("distinct",)),
+    C("sort_fn_desc", lambda T, x: T.sort(x, 0, descending=True).values, ((4, 3),), ("distinct",)),
+    C("sort_tuple", lambda T, x: tuple(x.sort()), ((2, 3, 4),), ("distinct",)),
+    C("sort_transposed", lambda T, x: x.t().sort(-1)[0] * 2, ((3, 4),), ("distinct",)),
+    C("sort_0d", lambda T, x: x.sort()[0], ((),)),
+    C("topk", lambda T, x: x.topk(2).values, ((3, 5),), ("distinct",)),
+    C("topk_fn_smallest", lambda T, x: tuple(T.topk(x, 3, dim=0, largest=False)), ((4, 3),), ("distinct",)),
+    C("topk_strided", lambda T, x: x[:, ::2].topk(2, 1)[0], ((3, 8),), ("distinct",)),
     # ---- softmax / log_softmax ----
     C("softmax_1d", lambda T, x: x.softmax(0), ((5,),)),
     C("softmax_dim0", lambda T, x: x.softmax(0), ((3, 4),)),
@@ -282,7 +291,7 @@ def test_op_table_covers_the_api():
     for name in ["add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
                  "relu", "sigmoid", "tanh", "matmul", "mm", "sum", "mean", "max", "min", "softmax",
                  "log_softmax", "reshape", "view", "transpose", "t", "permute", "unsqueeze",
-                 "squeeze"]:
+                 "squeeze", "sort", "topk"]:
         assert f"T.{name}(" in sources or f".{name}(" in sources, name
 
 

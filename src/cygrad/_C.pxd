@@ -143,3 +143,83 @@ cdef extern from "cygrad/loss.h" nogil:
     void cg_smooth_l1_fwd_f64(const double *x, const double *y, int64_t n, double beta, double *loss)
     void cg_smooth_l1_bwd_f32(const float *x, const float *y, const float *g, int64_t n, double beta, float *gx)
     void cg_smooth_l1_bwd_f64(const double *x, const double *y, const double *g, int64_t n, double beta, double *gx)
+
+from libc.stdint cimport uint8_t
+
+cdef extern from "cygrad/compare.h" nogil:
+    void cg_eq_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_eq_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_eq_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_eq_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_ne_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_ne_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_ne_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_ne_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_lt_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_lt_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_lt_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_lt_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_le_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_le_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_le_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_le_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_gt_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_gt_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_gt_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_gt_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_ge_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_ge_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_ge_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_ge_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_logical_and_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_logical_and_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_logical_and_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_logical_and_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_logical_or_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_logical_or_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_logical_or_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_logical_or_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_logical_xor_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_logical_xor_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_logical_xor_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_logical_xor_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_logical_not_fwd_f32(const cg_iter *it, uint8_t *out, const float *x)
+    void cg_logical_not_fwd_f64(const cg_iter *it, uint8_t *out, const double *x)
+    void cg_logical_not_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *x)
+    void cg_logical_not_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *x)
+    void cg_isnan_fwd_f32(const cg_iter *it, uint8_t *out, const float *x)
+    void cg_isnan_fwd_f64(const cg_iter *it, uint8_t *out, const double *x)
+    void cg_isinf_fwd_f32(const cg_iter *it, uint8_t *out, const float *x)
+    void cg_isinf_fwd_f64(const cg_iter *it, uint8_t *out, const double *x)
+    void cg_isfinite_fwd_f32(const cg_iter *it, uint8_t *out, const float *x)
+    void cg_isfinite_fwd_f64(const cg_iter *it, uint8_t *out, const double *x)
+    void cg_bitwise_and_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *a, const int64_t *b)
+    void cg_bitwise_and_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_bitwise_or_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *a, const int64_t *b)
+    void cg_bitwise_or_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_bitwise_xor_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *a, const int64_t *b)
+    void cg_bitwise_xor_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_bitwise_not_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *x)
+    void cg_any_u8(const uint8_t *x, uint8_t *out, int64_t outer, int64_t r, int64_t inner)
+    void cg_all_u8(const uint8_t *x, uint8_t *out, int64_t outer, int64_t r, int64_t inner)
+
+cdef extern from "cygrad/sort.h" nogil:
+    void cg_sort_f32(const float *x, float *values, int64_t *indices, int64_t outer, int64_t r,
+                     int64_t inner, int64_t k, int descending, float *scratch_values,
+                     int64_t *scratch_indices)
+    void cg_sort_f64(const double *x, double *values, int64_t *indices, int64_t outer, int64_t r,
+                     int64_t inner, int64_t k, int descending, double *scratch_values,
+                     int64_t *scratch_indices)
+    void cg_sort_i64(const int64_t *x, int64_t *values, int64_t *indices, int64_t outer, int64_t r,
+                     int64_t inner, int64_t k, int descending, int64_t *scratch_values,
+                     int64_t *scratch_indices)
+    void cg_select_bwd_f32(const float *gy, const int64_t *indices, float *gx, int64_t outer,
+                           int64_t k, int64_t r, int64_t inner)
+    void cg_select_bwd_f64(const double *gy, const int64_t *indices, double *gx, int64_t outer,
+                           int64_t k, int64_t r, int64_t inner)
+    void cg_unique_sorted_f32(const float *sorted, const int64_t *order, int64_t n, float *values,
+                              int64_t *inverse, int64_t *counts, int64_t *n_unique)
+    void cg_unique_sorted_f64(const double *sorted, const int64_t *order, int64_t n, double *values,
+                              int64_t *inverse, int64_t *counts, int64_t *n_unique)
+    void cg_unique_sorted_i64(const int64_t *sorted, const int64_t *order, int64_t n, int64_t *values,
+                              int64_t *inverse, int64_t *counts, int64_t *n_unique)

@@ -13,6 +13,13 @@ from cygrad._core import max_op as max
 from cygrad._core import min_op as min
 from cygrad._core import pow_op as pow
 from cygrad._core import sum_op as sum
+from cygrad._core import (
+    allclose, argmax, argmin, argsort, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, equal,
+    ge, gt, isclose, isfinite, isinf, isnan, le, logical_and, logical_not, logical_or, logical_xor,
+    lt, ne, sort, topk, unique,
+)
+from cygrad._core import all_op as all
+from cygrad._core import any_op as any
 from cygrad._core import float32, float64, int32, int64, bool_ as bool
 from cygrad.tensor import Tensor, device
 from cygrad.size import Size

@@ -13,7 +13,9 @@ cdef int _wrap_dim(object dim, int ndim) except -1:
     lo = -ndim if ndim > 0 else -1
     if d < lo or d > hi:
         raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})")
-    return d + ndim if d < 0 else (0 if ndim == 0 else d)
+    if ndim == 0:
+        return 0  # (d + ndim would be -1 for dim=-1: the error value of this function)
+    return d + ndim if d < 0 else d
 
 
 cdef tuple _reduction_dims(object dim, int ndim):

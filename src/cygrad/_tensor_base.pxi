@@ -332,6 +332,48 @@ cdef class TensorBase:
     def __itruediv__(self, other):
         return _inplace_binary(self, other, K_DIV)
 
+    # ---- comparison and bitwise operators: bool results (integer for & | ^ ~ on integers);
+    # anything that is not a tensor or a number gives NotImplemented, so `t == None` is False.
+    # __hash__ above stays identity-based, as torch's: tensors remain usable as dict keys.
+    def __eq__(self, other):
+        return _compare(K_EQ, self, other) if _is_operand(other) else NotImplemented
+
+    def __ne__(self, other):
+        return _compare(K_NE, self, other) if _is_operand(other) else NotImplemented
+
+    def __lt__(self, other):
+        return _compare(K_LT, self, other) if _is_operand(other) else NotImplemented
+
+    def __le__(self, other):
+        return _compare(K_LE, self, other) if _is_operand(other) else NotImplemented
+
+    def __gt__(self, other):
+        return _compare(K_GT, self, other) if _is_operand(other) else NotImplemented
+
+    def __ge__(self, other):
+        return _compare(K_GE, self, other) if _is_operand(other) else NotImplemented
+
+    def __and__(self, other):
+        return _bitwise(K_BITWISE_AND, self, other) if _is_operand(other) else NotImplemented
+
+    def __rand__(self, other):
+        return _bitwise(K_BITWISE_AND, other, self) if _is_operand(other) else NotImplemented
+
+    def __or__(self, other):
+        return _bitwise(K_BITWISE_OR, self, other) if _is_operand(other) else NotImplemented
+
+    def __ror__(self, other):
+        return _bitwise(K_BITWISE_OR, other, self) if _is_operand(other) else NotImplemented
+
+    def __xor__(self, other):
+        return _bitwise(K_BITWISE_XOR, self, other) if _is_operand(other) else NotImplemented
+
+    def __rxor__(self, other):
+        return _bitwise(K_BITWISE_XOR, other, self) if _is_operand(other) else NotImplemented
+
+    def __invert__(self):
+        return _invert(self)
+
     # ---- elementwise methods ----
     def add(self, other, *, alpha=1):
         return _add(self, other, alpha)
