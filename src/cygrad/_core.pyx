@@ -27,6 +27,7 @@ include "_ops_reduce.pxi"
 include "_ops_shape.pxi"
 include "_ops_linalg.pxi"
 include "_ops_inplace.pxi"
+include "_optim.pxi"
 
 
 # ---- SIMD path selection (CYGRAD_SIMD=scalar|avx2|avx512 forces one at import) ----
