@@ -24,6 +24,7 @@ from cygrad.random import Generator, initial_seed, manual_seed, seed
 from cygrad import autograd
 from cygrad.autograd import enable_grad, inference_mode, no_grad, set_grad_enabled
 from cygrad._tensor_str import set_printoptions
+from cygrad import nn, optim
 
 # torch's alternative names for the dtypes
 float = float32
