@@ -223,3 +223,29 @@ cdef extern from "cygrad/sort.h" nogil:
                               int64_t *inverse, int64_t *counts, int64_t *n_unique)
     void cg_unique_sorted_i64(const int64_t *sorted, const int64_t *order, int64_t n, int64_t *values,
                               int64_t *inverse, int64_t *counts, int64_t *n_unique)
+
+cdef extern from "cygrad/optim.h" nogil:
+    void cg_sgd_step_f32(float *param, const float *grad, float *momentum_buf, int64_t n, double lr,
+                         double momentum, double dampening, double weight_decay, int nesterov,
+                         int maximize, int first_step)
+    void cg_sgd_step_f64(double *param, const double *grad, double *momentum_buf, int64_t n, double lr,
+                         double momentum, double dampening, double weight_decay, int nesterov,
+                         int maximize, int first_step)
+    void cg_adam_step_f32(float *param, const float *grad, float *exp_avg, float *exp_avg_sq,
+                          float *max_exp_avg_sq, int64_t n, double lr, double beta1, double beta2,
+                          double eps, double weight_decay, double step, int decoupled, int maximize)
+    void cg_adam_step_f64(double *param, const double *grad, double *exp_avg, double *exp_avg_sq,
+                          double *max_exp_avg_sq, int64_t n, double lr, double beta1, double beta2,
+                          double eps, double weight_decay, double step, int decoupled, int maximize)
+    void cg_rmsprop_step_f32(float *param, const float *grad, float *square_avg, float *grad_avg,
+                             float *momentum_buf, int64_t n, double lr, double alpha, double eps,
+                             double weight_decay, double momentum, int maximize)
+    void cg_rmsprop_step_f64(double *param, const double *grad, double *square_avg, double *grad_avg,
+                             double *momentum_buf, int64_t n, double lr, double alpha, double eps,
+                             double weight_decay, double momentum, int maximize)
+    void cg_adagrad_step_f32(float *param, const float *grad, float *state_sum, int64_t n, double lr,
+                             double lr_decay, double weight_decay, double eps, double step, int maximize)
+    void cg_adagrad_step_f64(double *param, const double *grad, double *state_sum, int64_t n, double lr,
+                             double lr_decay, double weight_decay, double eps, double step, int maximize)
+    void cg_vector_norm_f32(const float *x, int64_t n, double p, double *out)
+    void cg_vector_norm_f64(const double *x, int64_t n, double p, double *out)

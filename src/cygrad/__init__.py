@@ -32,6 +32,7 @@ from cygrad import autograd, nn, utils
 from cygrad.autograd import enable_grad, inference_mode, no_grad, set_grad_enabled
 from cygrad._tensor_str import set_printoptions
 from cygrad.serialization import load, save
+from cygrad import optim
 
 # torch's alternative names for the dtypes
 float = float32

@@ -29,6 +29,7 @@ include "_ops_linalg.pxi"
 include "_ops_inplace.pxi"
 include "_ops_loss.pxi"
 include "_ops_compare.pxi"
+include "_optim.pxi"
 
 
 # ---- SIMD path selection (CYGRAD_SIMD=scalar|avx2|avx512 forces one at import) ----

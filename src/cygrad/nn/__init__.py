@@ -5,4 +5,5 @@ from cygrad.nn.modules import (
     LogSoftmax, Module, ModuleDict, ModuleList, MSELoss, NLLLoss, ReLU, Sequential, Sigmoid,
     SmoothL1Loss, Softmax, Tanh,
 )
+from cygrad.nn import utils
 from cygrad.nn.parameter import Parameter
