@@ -32,11 +32,17 @@ cdef TensorBase _snapshot(TensorBase x):
     return copy
 
 
-cdef void _rebase_history(TensorBase x, TensorBase result) except *:
-    """Writes an out-of-place result into x and makes x the output of the result's node."""
+cdef void _check_rebase(TensorBase x) except *:
+    """Refuses to give x a new history when x is a view of a tensor in a graph: the base's history
+    would have to be rebuilt too (torch's CopySlices), which cygrad does not do yet."""
     if x._base is not None and x._base._requires_grad:
         raise NotImplementedError("in-place operations on a view of a tensor that requires grad are "
                                   "not supported yet; clone() the view first")
+
+
+cdef void _rebase_history(TensorBase x, TensorBase result) except *:
+    """Writes an out-of-place result into x and makes x the output of the result's node."""
+    _check_rebase(x)
     x._data[...] = result._data
     x._bump_version()
     x._grad_fn = result._grad_fn
@@ -123,17 +129,3 @@ cdef class CopyBackwards(Node):
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
         return (_wrap(_zeros(_shape(gy._data), gy._code), gy._code), gy)
-
-
-cdef object _setitem_op(TensorBase x, object key, object value):
-    """x[key] = value for basic indexing, in place."""
-    _check_inplace(x)
-    cdef tuple index = _normalize_index(key)
-    if _records_inplace(x, value):
-        raise NotImplementedError("assignment into a tensor that is part of an autograd graph is "
-                                  "not supported yet; clone() it or assign under no_grad()")
-    try:
-        x._data[index] = (<TensorBase>value)._data if isinstance(value, TensorBase) else value
-    except IndexError as error:
-        raise IndexError(_torch_index_message(str(error), _shape(x._data))) from None
-    x._bump_version()
