@@ -43,10 +43,20 @@ cdef _index_fn _index_kernel(int kind, int code) except NULL:
     raise RuntimeError(f'"scatter_add" not implemented for \'{_SCALAR_TYPE_NAMES[code]}\'')
 
 
+cdef inline void _set_strides(int64_t *strides, int64_t s0, int64_t s1, int64_t s2) noexcept:
+    strides[0] = s0
+    strides[1] = s1
+    strides[2] = s2
+
+
 cdef ndarray _view_3d(ndarray a, int64_t d0, int64_t d1, int64_t d2, int64_t *strides):
-    """`a` (of d0 * d1 * d2 elements) as a (d0, d1, d2) view, with its element strides in
-    `strides`; None when a's strides cannot be expressed so (the caller copies)."""
+    """`a` (of d0 * d1 * d2 elements) seen as (d0, d1, d2): an array with a's data (a itself, or a
+    reshaped view) and its element strides in `strides`; None when a's strides cannot be
+    expressed so (the caller copies)."""
     cdef ndarray v
+    if cnp.PyArray_IS_C_CONTIGUOUS(a):  # the common case, without numpy's reshape
+        _set_strides(strides, d1 * d2, d2, 1)
+        return a
     try:
         v = _view_as_shape(a, (d0, d1, d2))
     except ValueError:
@@ -63,12 +73,6 @@ cdef ndarray _readable_3d(ndarray a, int64_t d0, int64_t d1, int64_t d2, int64_t
     if v is None:
         v = _view_3d(<ndarray>cnp.PyArray_NewCopy(a, cnp.NPY_CORDER), d0, d1, d2, strides)
     return v
-
-
-cdef inline void _set_strides(int64_t *strides, int64_t s0, int64_t s1, int64_t s2) noexcept:
-    strides[0] = s0
-    strides[1] = s1
-    strides[2] = s2
 
 
 cdef int64_t _find_invalid_index(ndarray idx, int64_t size, bint allow_negative) except -2:

@@ -111,14 +111,16 @@ cdef _IndexPlan _plan_index(tuple shape, object key):
                     view_shape.append(shape[d])
                     d += 1
                 seen_ellipsis = True
-        elif kind == PART_NONE or kind == PART_BOOL:
+        elif kind == PART_NONE:
             basic.append(None)
-            if kind == PART_BOOL and not value:  # x[False]: a new dim indexed by no position
-                adv_dims.append(len(view_shape))
-                adv_arrays.append(np.empty(0, dtype=np.int64))
-                adv_sizes.append(1)
             view_shape.append(1)
             last_op = "UnsqueezeBackward0"
+        elif kind == PART_BOOL:  # as torch: a new dim, indexed by [0] (True) or by nothing (False)
+            basic.append(None)
+            adv_dims.append(len(view_shape))
+            adv_arrays.append(np.zeros(1 if value else 0, dtype=np.int64))
+            adv_sizes.append(1)
+            view_shape.append(1)
         elif kind == PART_INT:
             size = shape[d]
             if value < -size or value >= size:
@@ -177,17 +179,21 @@ cdef void _plan_advanced(_IndexPlan plan, list view_shape, list adv_dims, list a
                          list adv_sizes) except *:
     """Fills the gather part of a plan: the broadcast index arrays linearized over the indexed
     dims (row-major), checked against their sizes, and the (outer, r, inner) view around them."""
-    cdef tuple index_shape
-    try:
-        index_shape = np.broadcast_shapes(*[_shape(<ndarray>a) for a in adv_arrays])
-    except ValueError:
-        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
-                         + ", ".join(str(list(_shape(<ndarray>a))) for a in adv_arrays)) from None
     cdef int k = len(adv_dims), j
+    cdef tuple index_shape
+    if k == 1:
+        index_shape = _shape(<ndarray>adv_arrays[0])
+    else:
+        try:
+            index_shape = np.broadcast_shapes(*[_shape(<ndarray>a) for a in adv_arrays])
+        except ValueError:
+            raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                             + ", ".join(str(list(_shape(<ndarray>a))) for a in adv_arrays)) from None
     cdef int64_t n = _prod(index_shape, 0, len(index_shape)), stride = 1, position
     cdef ndarray lin = _empty((n,), INT64), flat
     for j in range(k - 1, -1, -1):
-        flat = <ndarray>np.ascontiguousarray(np.broadcast_to(adv_arrays[j], index_shape), dtype=np.int64)
+        flat = adv_arrays[j] if k == 1 else np.broadcast_to(adv_arrays[j], index_shape)
+        flat = <ndarray>np.ascontiguousarray(flat, dtype=np.int64)
         position = _find_invalid_index(flat, adv_sizes[j], True)
         if position >= 0:
             # torch numbers the dimension among the indexed dims
@@ -354,6 +360,49 @@ cdef void _record_inplace(Node node, TensorBase x, object other) except *:
     need x's old values (they are gone)."""
     _connect2(node, x, other, x)
     x._bump_version()
+    if x._base is not None:
+        _copy_slices(x)
+
+
+cdef void _copy_slices(TensorBase view) except *:
+    """After an in-place op on a view, recorded as the view's new history: the base's history
+    becomes the base written with the view's new value at the view's positions (torch's
+    CopySlices), and the view's history a read of those positions from the base's new history
+    (AsStridedBackward0). Gradients then reach the base's old history everywhere but at the
+    view's positions, and the op's inputs through the view's new value. The base is C-contiguous
+    (_check_rebase), so positions in its memory are positions in its flattened values."""
+    cdef TensorBase base = view._base
+    cdef _IndexPlan plan = _strided_positions_plan(base._data, view._data)
+    _connect2(_index_put_node(plan, False, "CopySlices"), base, view, base)
+    cdef IndexBackward read = IndexBackward.__new__(IndexBackward)
+    read.plan = plan
+    _connect1(read, base, view)
+    view._output_nr = 0
+
+
+cdef _IndexPlan _strided_positions_plan(ndarray base, ndarray view):
+    """The plan that reads `view`, a strided view into C-contiguous `base`, out of base: the flat
+    positions of its elements, offset + sum_k i_k * stride_k."""
+    cdef int itemsize = cnp.PyArray_ITEMSIZE(base)
+    cdef int64_t n = cnp.PyArray_SIZE(view), offset
+    offset = (<char *>cnp.PyArray_DATA(view) - <char *>cnp.PyArray_DATA(base)) // itemsize
+    cdef ndarray lin = <ndarray>np.full((n,), offset, dtype=np.int64), along
+    cdef tuple shape = _shape(view)
+    cdef int ndim = len(shape)
+    for k in range(ndim):
+        if shape[k] > 1:   # every element's index along dim k, times that dim's stride
+            along = <ndarray>np.arange(shape[k], dtype=np.int64).reshape((shape[k],) + (1,) * (ndim - k - 1))
+            _linearize_index(<ndarray>np.ascontiguousarray(np.broadcast_to(along, shape)), shape[k],
+                             cnp.PyArray_STRIDE(view, k) // itemsize, True, lin)
+    cdef _IndexPlan plan = _IndexPlan.__new__(_IndexPlan)
+    plan.lin = lin
+    plan.n = n
+    plan.outer = 1
+    plan.r = cnp.PyArray_SIZE(base)
+    plan.inner = 1
+    plan.result_shape = shape
+    plan.node_name = "AsStridedBackward0"
+    return plan
 
 
 cdef object _setitem_op(TensorBase x, object key, object value):
@@ -594,7 +643,7 @@ cdef object _masked_fill_op(TensorBase x, object mask, object value, bint inplac
         shape = xshape
         out = x._data
     else:
-        shape = _broadcast_shapes(xshape, mshape)
+        shape = _broadcast_shapes(mshape, xshape)  # torch broadcasts (mask, x): its message's order
         out = <ndarray>cnp.PyArray_NewCopy(<ndarray>np.broadcast_to(x._data, shape), cnp.NPY_CORDER)
     cdef bint records = _records_inplace(x, value) if inplace else (_records(x) or _records(value))
     if records and inplace:
@@ -647,7 +696,7 @@ cdef object _take_along_dim_op(TensorBase x, object indices, object dim):
         raise TypeError(f"take_along_dim(): argument 'indices' must be Tensor, not {type(indices).__name__}")
     cdef TensorBase idx = <TensorBase>indices
     if idx._code != INT64:
-        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+        raise RuntimeError(f"cygrad.take_along_dim(): dtype of indices should be Long but got "
                            f"{_SCALAR_TYPE_NAMES[idx._code]}")
     if dim is None:
         flat = _reshape_op(x, (cnp.PyArray_SIZE(x._data),))
@@ -655,7 +704,7 @@ cdef object _take_along_dim_op(TensorBase x, object indices, object dim):
         return _gather_op(flat, _dim_index(flat, 0, flat_idx, "gather", None))
     cdef int ndim = cnp.PyArray_NDIM(x._data)
     if cnp.PyArray_NDIM(idx._data) != ndim:
-        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of "
+        raise RuntimeError(f"cygrad.take_along_dim(): input and indices should have the same number of "
                            f"dimensions, but got {ndim} dimensions for input, and "
                            f"{cnp.PyArray_NDIM(idx._data)} dimensions for indices")
     cdef int d = _wrap_dim(dim, ndim)

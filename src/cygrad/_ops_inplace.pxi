@@ -33,11 +33,16 @@ cdef TensorBase _snapshot(TensorBase x):
 
 
 cdef void _check_rebase(TensorBase x) except *:
-    """Refuses to give x a new history when x is a view of a tensor in a graph: the base's history
-    would have to be rebuilt too (torch's CopySlices), which cygrad does not do yet."""
-    if x._base is not None and x._base._requires_grad:
-        raise NotImplementedError("in-place operations on a view of a tensor that requires grad are "
-                                  "not supported yet; clone() the view first")
+    """Checks, before an in-place write into x that will be recorded, that x's history can be
+    rebased: for a view, its base's history is rebuilt too (_copy_slices), which torch refuses
+    for a view of a leaf."""
+    if x._base is None:
+        return
+    if x._base._requires_grad and x._base._grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(x._base._data):
+        raise NotImplementedError("in-place operations on a view of a non-contiguous tensor in a graph are "
+                                  "not supported; make the base contiguous() first")
 
 
 cdef void _rebase_history(TensorBase x, TensorBase result) except *:
@@ -48,6 +53,8 @@ cdef void _rebase_history(TensorBase x, TensorBase result) except *:
     x._grad_fn = result._grad_fn
     x._output_nr = result._output_nr
     x._requires_grad = result._requires_grad
+    if x._base is not None:
+        _copy_slices(x)
 
 
 cdef object _inplace_binary(TensorBase x, object other, _Kernel k):

@@ -41,7 +41,7 @@ cdef object _slice_along(TensorBase x, int dim, int64_t start, int64_t stop):
 cdef object _cat_op(object tensors, object dim):
     cdef list items = _tensor_list(tensors, "cat")
     if not items:
-        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("cygrad.cat(): expected a non-empty list of Tensors")
     cdef int code = _common_code(items)
     # torch's legacy rule: 1-d empty tensors are left out, whatever the shapes of the others
     cdef list kept = [t for t in items if _shape((<TensorBase>t)._data) != (0,)]
@@ -385,7 +385,9 @@ cdef object _roll_op(TensorBase x, object shifts, object dims):
     # numpy's roll copies (no arithmetic on the data); with no dims it rolls the flattened tensor
     cdef ndarray data = <ndarray>np.roll(x._data, amounts[0] if not axes else amounts,
                                          axis=None if not axes or ndim == 0 else axes)
-    cdef TensorBase out = _wrap(<ndarray>np.ascontiguousarray(data), x._code)
+    if not cnp.PyArray_IS_C_CONTIGUOUS(data):
+        data = <ndarray>cnp.PyArray_NewCopy(data, cnp.NPY_CORDER)
+    cdef TensorBase out = _wrap(data, x._code)
     cdef RollBackward node
     if _records(x):
         node = RollBackward.__new__(RollBackward)
