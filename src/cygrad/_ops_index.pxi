@@ -380,6 +380,20 @@ cdef void _copy_slices(TensorBase view) except *:
     view._output_nr = 0
 
 
+cdef void _refresh_view_history(TensorBase view) except *:
+    """A view whose base was written in place since the view's history was recorded (through the
+    base or another view): its history becomes a read of its positions from the base's current
+    history, as torch regenerates views."""
+    cdef TensorBase base = view._base
+    if not base._requires_grad or not cnp.PyArray_IS_C_CONTIGUOUS(base._data):
+        _refuse_stale_view()
+    cdef IndexBackward read = IndexBackward.__new__(IndexBackward)
+    read.plan = _strided_positions_plan(base._data, view._data)
+    _connect1(read, base, view)
+    view._output_nr = 0
+    view._view_version = view._version_counter.value
+
+
 cdef _IndexPlan _strided_positions_plan(ndarray base, ndarray view):
     """The plan that reads `view`, a strided view into C-contiguous `base`, out of base: the flat
     positions of its elements, offset + sum_k i_k * stride_k."""
