@@ -36,10 +36,8 @@ cdef tuple _index_parts(object key):
     if isinstance(key, list) and len(key) < 32:
         for item in key:
             if item is None or item is Ellipsis or isinstance(item, (slice, list, tuple, TensorBase, ndarray)):
-                warnings.warn(
-                    "Using a non-tuple sequence for multidimensional indexing is deprecated; use "
-                    "x[tuple(seq)] instead of x[seq]. torch 2.9 and later read it as the tensor index "
-                    "x[torch.tensor(seq)].", UserWarning, stacklevel=3)
+                warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated "
+                              "(in torch too); use x[tuple(seq)] instead of x[seq].", UserWarning, stacklevel=1)
                 return tuple(key)
     return (key,)
 
