@@ -59,6 +59,22 @@ class Case:
         return [DOMAINS[d](rng, s) for d, s in zip(domains, self.shapes)]
 
 
+def _put(y, key, value):
+    """y[key] = value, returning y: assignment as an expression for the table's lambdas."""
+    y[key] = value
+    return y
+
+
+def _index(T, values):
+    return T.tensor(values, dtype=T.int64)
+
+
+def _mask(T, values):
+    return T.tensor(np.array(values, dtype=bool))
+
+
+MASK_3x4 = [[True, False, True, False], [False, False, True, True], [True, True, False, False]]
+
 C = Case
 LIBM = (1e-4, 1e-5)  # float32 transcendental functions / long accumulations: a few ulp differences
 
@@ -255,6 +271,98 @@ CASES = [
     C("slice_scalar", lambda T, x: x[1, 2] * x[0, 0], ((3, 4),)),
     C("slice_overlap", lambda T, x: x[:2] * x[1:], ((3, 4),)),
     C("slice_of_transposed", lambda T, x: x.t()[1:3] * 2, ((4, 5),)),
+    # ---- advanced indexing (duplicates accumulate in backward) ----
+    C("index_list_dup", lambda T, x: x[[0, 0, 2]] * 2, ((4, 3),)),
+    C("index_tensor_2d", lambda T, x: x[_index(T, [[0, 1], [1, 1]])].exp(), ((3, 4),)),
+    C("index_cols", lambda T, x: x[:, [0, 2, 0]], ((3, 4),)),
+    C("index_negative", lambda T, x: x[[-1, 0, -1]], ((3, 4),)),
+    C("index_two_arrays", lambda T, x: x[[0, 1, 0], [2, 0, 2]], ((3, 4),)),
+    C("index_arrays_bcast", lambda T, x: x[[[0], [2]], [1, 3, 1]], ((3, 4),)),
+    C("index_arrays_apart", lambda T, x: x[[0, 1, 1], :, [3, 0, 3]], ((2, 3, 4),)),
+    C("index_int_and_array", lambda T, x: x[1, :, [2, 0, 2]], ((2, 3, 4),)),
+    C("index_slice_array", lambda T, x: x[1:, [0, 0], ::2], ((3, 4, 5),)),
+    C("index_none_ellipsis", lambda T, x: x[None, ..., [1, 1]], ((2, 3),)),
+    C("index_mask", lambda T, x: x[_mask(T, MASK_3x4)], ((3, 4),)),
+    C("index_mask_rows", lambda T, x: x[_mask(T, [True, False, True])] * 3, ((3, 4),)),
+    C("index_mask_inner", lambda T, x: x[:, _mask(T, MASK_3x4)], ((2, 3, 4),)),
+    C("index_empty", lambda T, x: x[_index(T, [])], ((3, 4),)),
+    C("index_transposed", lambda T, x: x.t()[[1, 1, 0]], ((3, 4),)),
+    C("index_permuted", lambda T, x: x.permute(1, 0, 2)[[0, 2, 2]], ((2, 3, 4),)),
+    C("index_strided", lambda T, x: x[:, ::2][[2, 0], [1, 1]], ((3, 6),)),
+    C("index_of_expanded", lambda T, x: x.expand(3, 4)[[0, 2], [1, 1]], ((4,),)),
+    C("index_select", lambda T, x: T.index_select(x, 1, _index(T, [0, 2, 2])), ((3, 4),)),
+    C("index_select_method", lambda T, x: x.index_select(0, _index(T, [2, 0, 2])), ((3, 4),)),
+    C("index_select_transposed", lambda T, x: x.t().index_select(1, _index(T, [1, 1])), ((3, 4),)),
+    # ---- setitem inside a graph (an index_put node rebases the clone's history) ----
+    C("setitem_int", lambda T, x, w: _put(x.clone(), 0, w * 2), ((3, 4), (4,))),
+    C("setitem_slice_bcast", lambda T, x, w: _put(x.clone(), (slice(1, 3), slice(None, None, 2)), w), ((3, 4), (2, 1))),
+    C("setitem_number", lambda T, x: _put(x * 1, (slice(None), 1), 5.0) * x, ((3, 4),)),
+    C("setitem_list", lambda T, x, w: _put(x.clone(), [2, 0], w.exp()), ((3, 4), (2, 4))),
+    C("setitem_cols_bcast", lambda T, x, w: _put(x.clone(), (slice(None), [1, 3]), w), ((3, 4), (3, 1))),
+    C("setitem_mask", lambda T, x, w: _put(x.clone(), _mask(T, MASK_3x4), w), ((3, 4), (6,))),
+    C("setitem_mask_0d", lambda T, x, w: _put(x.clone(), _mask(T, MASK_3x4), w), ((3, 4), ())),
+    C("setitem_into_zeros", lambda T, x: _put(T.zeros(3, 4, dtype=x.dtype), [2, 0], x), ((4,),)),
+    C("setitem_leading_ones", lambda T, x, w: _put(x.clone(), [0, 1], w), ((3, 4), (1, 1, 4))),
+    # ---- gather, scatter, scatter_add, masked_fill, take_along_dim ----
+    C("gather", lambda T, x: T.gather(x, 1, _index(T, [[0, 0], [1, 0], [3, 3]])), ((3, 4),)),
+    C("gather_dim0_small", lambda T, x: x.gather(0, _index(T, [[2, 2, 0]])), ((3, 4),)),
+    C("gather_3d", lambda T, x: x.gather(-1, _index(T, [[[1, 1]], [[0, 2]]])), ((2, 3, 4),)),
+    C("gather_transposed", lambda T, x: x.t().gather(0, _index(T, [[2, 0, 2]])), ((3, 4),)),
+    C("scatter", lambda T, x, s: x.scatter(1, _index(T, [[0, 2], [3, 1]]), s), ((3, 4), (2, 2))),
+    C("scatter_fn", lambda T, x, s: T.scatter(x, 0, _index(T, [[2, 0, 1, 1]]), s), ((3, 4), (1, 4))),
+    C("scatter_value", lambda T, x: x.scatter(1, _index(T, [[0, 2], [3, 1]]), 2.5), ((3, 4),)),
+    C("scatter_big_src", lambda T, x, s: x.scatter(1, _index(T, [[0, 2], [3, 1]]), s[:2, :2]), ((3, 4), (3, 3))),
+    C("scatter_add", lambda T, x, s: x.scatter_add(0, _index(T, [[0, 0, 2, 0], [0, 1, 2, 0]]), s), ((3, 4), (2, 4))),
+    C("scatter_add_fn", lambda T, x, s: T.scatter_add(x, 1, _index(T, [[1, 1], [0, 0]]), s), ((2, 3), (2, 2))),
+    C("scatter_inplace", lambda T, x, s: x.clone().scatter_(1, _index(T, [[0, 2]]), s * 2), ((3, 4), (1, 2))),
+    C("scatter_add_inplace", lambda T, x, s: (x * 1).scatter_add_(0, _index(T, [[2, 2]]), s), ((3, 2), (1, 2))),
+    C("scatter_4d", lambda T, x, s: x.scatter_add(1, T.zeros(2, 2, 3, 4, dtype=T.int64), s),
+      ((2, 3, 4, 5), (2, 2, 3, 4))),
+    C("masked_fill", lambda T, x: x.masked_fill(_mask(T, MASK_3x4), 0.5) * x, ((3, 4),)),
+    C("masked_fill_fn", lambda T, x: T.masked_fill(x, _mask(T, [True, False, False, True]), -1.0), ((3, 4),)),
+    C("masked_fill_bcast_x", lambda T, x: x.masked_fill(_mask(T, MASK_3x4), 2), ((4,),)),
+    C("masked_fill_tensor", lambda T, x, v: x.masked_fill(_mask(T, MASK_3x4), v * 3), ((3, 4), ())),
+    C("masked_fill_inplace", lambda T, x, v: x.clone().masked_fill_(_mask(T, MASK_3x4), v), ((3, 4), ())),
+    C("take_along_dim", lambda T, x: T.take_along_dim(x, _index(T, [[0], [3], [1]]), 1), ((3, 4),)),
+    C("take_along_dim_bcast", lambda T, x: x.take_along_dim(_index(T, [[1, 1, 0]]), dim=0), ((2, 3),)),
+    C("take_along_dim_flat", lambda T, x: T.take_along_dim(x, _index(T, [[5, 0], [11, 5]])), ((3, 4),)),
+    # ---- joining and shapes ----
+    C("cat", lambda T, x, y: T.cat([x, y]), ((2, 3), (4, 3))),
+    C("cat_dim1", lambda T, x, y, z: T.cat((x, y, z), 1), ((2, 3), (2, 1), (2, 2))),
+    C("cat_neg_dim", lambda T, x, y: T.cat([x, y.t()], dim=-1), ((3, 2), (4, 3))),
+    C("cat_same", lambda T, x: T.cat([x, x * 2, x]), ((2, 3),)),
+    C("cat_legacy_empty", lambda T, x, e: T.cat([x, e, x]), ((2, 3), (0,))),
+    C("concat", lambda T, x, y: T.concat([x, y], 1), ((2, 3), (2, 2))),
+    C("stack", lambda T, x, y: T.stack([x, y]), ((2, 3), (2, 3))),
+    C("stack_dim_last", lambda T, x, y: T.stack((x, y.t(), x), -1), ((2, 3), (3, 2))),
+    C("split", lambda T, x: x.split(2, 1), ((3, 5),)),
+    C("split_sizes", lambda T, x: T.split(x, [1, 3], 0), ((4, 2),)),
+    C("split_one_used", lambda T, x: x.split(2)[1] * 3, ((5, 2),)),
+    C("chunk", lambda T, x: x.chunk(3, 1), ((2, 7),)),
+    C("chunk_fn", lambda T, x: T.chunk(x, 2)[0].exp(), ((5,),)),
+    C("expand_keep", lambda T, x: x.expand(2, -1, 4), ((3, 1),)),
+    C("expand_as", lambda T, x, y: x.expand_as(y) * y, ((3, 1), (2, 3, 4))),
+    C("broadcast_to", lambda T, x: T.broadcast_to(x, (2, 3, 4)) * 2, ((3, 1),)),
+    C("broadcast_to_method", lambda T, x: x.broadcast_to((3, 2)), ((2,),)),
+    C("repeat", lambda T, x: x.repeat(2, 3), ((2, 3),)),
+    C("repeat_new_dims", lambda T, x: x.repeat(2, 1, 2), ((3, 2),)),
+    C("repeat_transposed", lambda T, x: x.t().repeat(1, 2) * 2, ((3, 2),)),
+    C("flatten_all", lambda T, x: x.flatten() * 2, ((2, 3, 4),)),
+    C("flatten_fn", lambda T, x: T.flatten(x, 1), ((2, 3, 4),)),
+    C("flatten_range", lambda T, x: x.t().flatten(0, 1), ((3, 4),)),
+    C("unflatten", lambda T, x: x.unflatten(1, (2, 2)) * 2, ((3, 4),)),
+    C("unflatten_fn", lambda T, x: T.unflatten(x, -1, (-1, 3)), ((2, 6),)),
+    C("flip", lambda T, x: x.flip(0) * x, ((3, 4),)),
+    C("flip_fn", lambda T, x: T.flip(x, (0, 2)), ((2, 3, 4),)),
+    C("flip_transposed", lambda T, x: x.t().flip(-1), ((3, 4),)),
+    C("roll", lambda T, x: x.roll(1, 0) * x, ((3, 4),)),
+    C("roll_fn", lambda T, x: T.roll(x, (1, -5), (0, 1)), ((3, 4),)),
+    C("roll_flat", lambda T, x: x.roll(5), ((3, 4),)),
+    C("narrow", lambda T, x: x.narrow(1, 1, 2) * 2, ((3, 4),)),
+    C("narrow_fn", lambda T, x: T.narrow(x, 0, -2, 2), ((3, 4),)),
+    C("movedim", lambda T, x: x.movedim(0, 2).exp(), ((2, 3, 4),)),
+    C("movedim_fn", lambda T, x: T.movedim(x, (0, 1), (2, 0)), ((2, 3, 4),)),
+    C("moveaxis", lambda T, x: T.moveaxis(x, -1, 0), ((2, 3),)),
     # ---- composites ----
     C("mlp", lambda T, x, w1, w2: T.relu(x @ w1).mm(w2).log_softmax(1).sum(),
       ((4, 3), (3, 5), (5, 2)), ("real", "real", "real")),
@@ -291,7 +399,10 @@ def test_op_table_covers_the_api():
     for name in ["add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
                  "relu", "sigmoid", "tanh", "matmul", "mm", "sum", "mean", "max", "min", "softmax",
                  "log_softmax", "reshape", "view", "transpose", "t", "permute", "unsqueeze",
-                 "squeeze", "sort", "topk"]:
+                 "squeeze", "sort", "topk", "index_select", "gather", "scatter", "scatter_add", "scatter_", "scatter_add_",
+                 "masked_fill", "masked_fill_", "take_along_dim", "cat", "stack", "split", "chunk", "expand",
+                 "expand_as", "broadcast_to", "repeat", "flatten", "unflatten", "flip", "roll", "narrow",
+                 "movedim"]:
         assert f"T.{name}(" in sources or f".{name}(" in sources, name
 
 

@@ -249,3 +249,32 @@ cdef extern from "cygrad/optim.h" nogil:
                              double lr_decay, double weight_decay, double eps, double step, int maximize)
     void cg_vector_norm_f32(const float *x, int64_t n, double p, double *out)
     void cg_vector_norm_f64(const double *x, int64_t n, double p, double *out)
+
+from libc.stdint cimport int32_t, uint8_t
+
+cdef extern from "cygrad/index.h" nogil:
+    ctypedef struct cg_index_iter:
+        int64_t outer, n, inner
+        int64_t src[3]
+        int64_t idx[3]
+        int64_t dst[3]
+
+    void cg_gather_f32(const cg_index_iter *it, float *dst, const float *src, const int64_t *idx)
+    void cg_gather_f64(const cg_index_iter *it, double *dst, const double *src, const int64_t *idx)
+    void cg_gather_i64(const cg_index_iter *it, int64_t *dst, const int64_t *src, const int64_t *idx)
+    void cg_gather_i32(const cg_index_iter *it, int32_t *dst, const int32_t *src, const int64_t *idx)
+    void cg_gather_b8(const cg_index_iter *it, uint8_t *dst, const uint8_t *src, const int64_t *idx)
+    void cg_scatter_f32(const cg_index_iter *it, float *dst, const float *src, const int64_t *idx)
+    void cg_scatter_f64(const cg_index_iter *it, double *dst, const double *src, const int64_t *idx)
+    void cg_scatter_i64(const cg_index_iter *it, int64_t *dst, const int64_t *src, const int64_t *idx)
+    void cg_scatter_i32(const cg_index_iter *it, int32_t *dst, const int32_t *src, const int64_t *idx)
+    void cg_scatter_b8(const cg_index_iter *it, uint8_t *dst, const uint8_t *src, const int64_t *idx)
+    void cg_scatter_add_f32(const cg_index_iter *it, float *dst, const float *src, const int64_t *idx)
+    void cg_scatter_add_f64(const cg_index_iter *it, double *dst, const double *src, const int64_t *idx)
+    void cg_scatter_add_i64(const cg_index_iter *it, int64_t *dst, const int64_t *src, const int64_t *idx)
+    void cg_scatter_add_i32(const cg_index_iter *it, int32_t *dst, const int32_t *src, const int64_t *idx)
+
+    void cg_index_find_invalid_i64(const int64_t *idx, int64_t n, int64_t size, int allow_negative,
+                                   int64_t *position)
+    void cg_index_linearize_i64(const int64_t *idx, int64_t n, int64_t size, int64_t stride, int accumulate,
+                                int64_t *lin)

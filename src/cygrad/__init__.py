@@ -8,6 +8,11 @@ from cygrad._core import (
     neg, permute, relu, reshape, result_type, promote_types, sigmoid, sin, softmax, sqrt, sub, t,
     tanh, transpose, squeeze, unsqueeze, view, is_grad_enabled,
 )
+from cygrad._core import (
+    broadcast_to, cat, chunk, flatten, flip, gather, index_select, masked_fill, movedim, narrow, roll,
+    scatter, scatter_add, split, stack, take_along_dim, unflatten,
+)
+from cygrad._core import cat as concat, cat as concatenate, movedim as moveaxis
 from cygrad._core import abs_op as abs
 from cygrad._core import max_op as max
 from cygrad._core import min_op as min

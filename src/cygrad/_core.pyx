@@ -18,6 +18,7 @@ cnp.import_array()
 include "_dtype.pxi"
 include "_gradmode.pxi"
 include "_backend_cpu.pxi"
+include "_backend_index.pxi"
 include "_tensor_base.pxi"
 include "_graph.pxi"
 include "_engine.pxi"
@@ -30,6 +31,8 @@ include "_ops_inplace.pxi"
 include "_ops_loss.pxi"
 include "_ops_compare.pxi"
 include "_optim.pxi"
+include "_ops_index.pxi"
+include "_ops_join.pxi"
 
 
 # ---- SIMD path selection (CYGRAD_SIMD=scalar|avx2|avx512 forces one at import) ----

@@ -111,14 +111,14 @@ cdef inline tuple _edge_to(object operand):
         return (None, 0)
     if t._grad_fn is not None:
         if t._base is not None and t._version_counter.value != t._view_version:
-            _refuse_stale_view()
+            _refresh_view_history(t)
         return (t._grad_fn, t._output_nr)
     return (_accumulator(t), 0)
 
 
 cdef void _refuse_stale_view() except *:
-    # torch would rebuild the view's history from its base's new one (CopySlices); until cygrad
-    # does, using the view would silently give the gradient of the old history
+    # where _refresh_view_history cannot rebuild the view's history from its base's new one, using
+    # the view would silently give the gradient of the old history
     raise NotImplementedError(
         "this view's base was modified in-place after the view was created; using the view in "
         "autograd is not supported yet (take the view again after the in-place operation)")

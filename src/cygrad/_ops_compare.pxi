@@ -190,10 +190,10 @@ cdef class SelectAlongDimBackward(_AlongDimNode):
     cdef tuple apply(self, list grads):
         if len(self._input_shapes[0]) == 0:
             return (grads[0],)
-        return (_scatter_along(<TensorBase>grads[0], self.indices, self._input_shapes[0], self.dim),)
+        return (_scatter_selection(<TensorBase>grads[0], self.indices, self._input_shapes[0], self.dim),)
 
 
-cdef TensorBase _scatter_along(TensorBase g, ndarray indices, tuple in_shape, int dim):
+cdef TensorBase _scatter_selection(TensorBase g, ndarray indices, tuple in_shape, int dim):
     """Zeros of in_shape with g added at `indices` along dim: the gradient of a selection along
     dim. Differentiable, so that create_graph=True can go through sort and topk."""
     cdef TensorBase out = _wrap(_select_backward(g._data, indices, in_shape, dim), g._code)
@@ -212,10 +212,10 @@ cdef class ScatterAlongDimBackward(_AlongDimNode):
         return "ScatterBackward0"
 
     cdef tuple apply(self, list grads):
-        return (_gather_along(<TensorBase>grads[0], self.indices, self.dim),)
+        return (_gather_selection(<TensorBase>grads[0], self.indices, self.dim),)
 
 
-cdef TensorBase _gather_along(TensorBase g, ndarray indices, int dim):
+cdef TensorBase _gather_selection(TensorBase g, ndarray indices, int dim):
     """The elements of g at `indices` along dim (numpy's take_along_axis: data movement only)."""
     cdef TensorBase out = _wrap(<ndarray>np.take_along_axis(g._data, indices, axis=dim), g._code)
     cdef GatherAlongDimBackward node
@@ -233,7 +233,7 @@ cdef class GatherAlongDimBackward(_AlongDimNode):
         return "GatherBackward0"
 
     cdef tuple apply(self, list grads):
-        return (_scatter_along(<TensorBase>grads[0], self.indices, self._input_shapes[0], self.dim),)
+        return (_scatter_selection(<TensorBase>grads[0], self.indices, self._input_shapes[0], self.dim),)
 
 
 cdef int64_t _dim_size(TensorBase x, int d):

@@ -32,16 +32,29 @@ cdef TensorBase _snapshot(TensorBase x):
     return copy
 
 
+cdef void _check_rebase(TensorBase x) except *:
+    """Checks, before an in-place write into x that will be recorded, that x's history can be
+    rebased: for a view, its base's history is rebuilt too (_copy_slices), which torch refuses
+    for a view of a leaf."""
+    if x._base is None:
+        return
+    if x._base._requires_grad and x._base._grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(x._base._data):
+        raise NotImplementedError("in-place operations on a view of a non-contiguous tensor in a graph are "
+                                  "not supported; make the base contiguous() first")
+
+
 cdef void _rebase_history(TensorBase x, TensorBase result) except *:
     """Writes an out-of-place result into x and makes x the output of the result's node."""
-    if x._base is not None and x._base._requires_grad:
-        raise NotImplementedError("in-place operations on a view of a tensor that requires grad are "
-                                  "not supported yet; clone() the view first")
+    _check_rebase(x)
     x._data[...] = result._data
     x._bump_version()
     x._grad_fn = result._grad_fn
     x._output_nr = result._output_nr
     x._requires_grad = result._requires_grad
+    if x._base is not None:
+        _copy_slices(x)
 
 
 cdef object _inplace_binary(TensorBase x, object other, _Kernel k):
@@ -123,17 +136,3 @@ cdef class CopyBackwards(Node):
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
         return (_wrap(_zeros(_shape(gy._data), gy._code), gy._code), gy)
-
-
-cdef object _setitem_op(TensorBase x, object key, object value):
-    """x[key] = value for basic indexing, in place."""
-    _check_inplace(x)
-    cdef tuple index = _normalize_index(key)
-    if _records_inplace(x, value):
-        raise NotImplementedError("assignment into a tensor that is part of an autograd graph is "
-                                  "not supported yet; clone() it or assign under no_grad()")
-    try:
-        x._data[index] = (<TensorBase>value)._data if isinstance(value, TensorBase) else value
-    except IndexError as error:
-        raise IndexError(_torch_index_message(str(error), _shape(x._data))) from None
-    x._bump_version()

@@ -136,24 +136,39 @@ cdef object _unsqueeze_op(TensorBase x, object dim):
     return _reshape_op(x, shape[:d] + (1,) + shape[d:], "UnsqueezeBackward0")
 
 
-cdef object _expand_op(TensorBase x, tuple shape):
-    """x broadcast to shape (a read-only view); -1 keeps a dimension."""
-    cdef tuple in_shape = _shape(x._data)
-    if len(shape) < len(in_shape):
-        raise RuntimeError(f"expand({_tensor_type_name(x)}{{{list(in_shape)}}}, size={list(shape)}): the "
-                           "number of sizes provided must be greater or equal to the number of "
-                           "dimensions in the tensor")
-    cdef int offset = len(shape) - len(in_shape)
-    cdef list target = list(shape)
+cdef tuple _expanded_shape(tuple in_shape, tuple sizes, str type_name):
+    """The shape a tensor of in_shape expands to for `sizes` (-1 keeps an existing dim), with
+    torch's errors (type_name: the tensor's, as in "cygrad.FloatTensor")."""
+    if len(sizes) < len(in_shape):
+        raise RuntimeError(f"expand({type_name}{{{list(in_shape)}}}, size={list(sizes)}): the number of sizes "
+                           f"provided ({len(sizes)}) must be greater or equal to the number of dimensions "
+                           f"in the tensor ({len(in_shape)})")
+    cdef int offset = len(sizes) - len(in_shape)
+    cdef list target = [int(s) for s in sizes]
+    for i in range(offset):
+        if target[i] == -1:
+            raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, "
+                               f"non-existing dimension {i}")
+        if target[i] < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {target[i]}: {target}")
     for i in range(len(in_shape)):
         if target[offset + i] == -1:
             target[offset + i] = in_shape[i]
-        elif in_shape[i] != 1 and in_shape[i] != target[offset + i]:
+        elif in_shape[i] != target[offset + i] and (in_shape[i] != 1 or target[offset + i] < 0):
+            if in_shape[i] == 1:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {target[offset + i]}: "
+                                   f"{target}")
             raise RuntimeError(
                 f"The expanded size of the tensor ({target[offset + i]}) must match the existing size "
-                f"({in_shape[i]}) at non-singleton dimension {offset + i}.  Target sizes: {list(shape)}.  "
+                f"({in_shape[i]}) at non-singleton dimension {offset + i}.  Target sizes: {list(sizes)}.  "
                 f"Tensor sizes: {list(in_shape)}")
-    cdef tuple final = tuple(target)
+    return tuple(target)
+
+
+cdef object _expand_op(TensorBase x, tuple shape):
+    """x broadcast to shape (a read-only view); -1 keeps a dimension."""
+    cdef tuple in_shape = _shape(x._data)
+    cdef tuple final = _expanded_shape(in_shape, shape, _tensor_type_name(x))
     if final == in_shape:
         return x
     cdef TensorBase out = _view_of(x, <ndarray>np.broadcast_to(x._data, final))
@@ -193,67 +208,6 @@ cdef object _sum_to(TensorBase grad, tuple shape):
             dims.append(offset + i)
     cdef TensorBase summed = _sum_op(grad, tuple(dims), False, NO_DTYPE) if dims else grad
     return _reshape_op(summed, shape)
-
-
-# ---- indexing (basic: integers, slices, None, Ellipsis) ----
-
-cdef object _normalize_index(object key):
-    """The key as numpy understands it, refusing what is not basic indexing yet."""
-    cdef tuple parts = key if isinstance(key, tuple) else (key,)
-    cdef list out = []
-    for part in parts:
-        if part is None or part is Ellipsis or isinstance(part, slice):
-            if isinstance(part, slice) and part.step is not None and part.step <= 0:
-                raise ValueError("step must be greater than zero")
-            out.append(part)
-        elif isinstance(part, bool):
-            raise IndexError("boolean indices are not supported yet")
-        elif isinstance(part, int):
-            out.append(part)
-        elif isinstance(part, TensorBase) and (<TensorBase>part)._data.ndim == 0 and _category((<TensorBase>part)._code) == 1:
-            out.append(int((<TensorBase>part)._data))
-        else:
-            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`) and None are valid "
-                             f"indices (got {type(part).__name__}); advanced indexing is not supported yet")
-    if Ellipsis not in out:
-        out.append(Ellipsis)  # so that integers in every dim give a 0-d view, not a numpy scalar
-    return tuple(out)
-
-
-cdef object _getitem_op(TensorBase x, object key):
-    cdef tuple index = _normalize_index(key)
-    cdef ndarray data
-    try:
-        data = x._data[index]
-    except IndexError as error:
-        raise IndexError(_torch_index_message(str(error), _shape(x._data))) from None
-    cdef TensorBase out = _view_of(x, data)
-    cdef SliceBackward node
-    if _records(x):
-        node = SliceBackward.__new__(SliceBackward)
-        node.index = index
-        _connect1(node, x, out)
-    return out
-
-
-cdef str _torch_index_message(str numpy_message, tuple shape):
-    # numpy: "index 5 is out of bounds for axis 0 with size 3"; torch says "dimension"
-    return numpy_message.replace("for axis", "for dimension")
-
-
-cdef class SliceBackward(Node):
-    """d x[index] = zeros like x with dy written at index"""
-    cdef tuple index
-
-    def name(self):
-        return "SelectBackward0" if any(isinstance(p, int) for p in self.index) else "SliceBackward0"
-
-    cdef tuple apply(self, list grads):
-        cdef TensorBase gy = <TensorBase>grads[0]
-        _check_no_double_backward(self.name(), gy)
-        cdef ndarray gx = _zeros(self._input_shapes[0], gy._code)
-        gx[self.index] = gy._data
-        return (_wrap(gx, gy._code),)
 
 
 # ---- copies ----

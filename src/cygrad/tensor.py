@@ -300,8 +300,11 @@ class Tensor(TensorBase):
     def reshape_as(self, other):
         return _core.reshape(self, *other.shape)
 
-    def flatten(self):
-        return _core.reshape(self, -1)
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _core.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return _core.unflatten(self, dim, sizes)
 
     def transpose(self, dim0, dim1):
         return _core.transpose(self, dim0, dim1)
@@ -323,6 +326,60 @@ class Tensor(TensorBase):
 
     def expand_as(self, other):
         return _core.expand(self, *other.shape)
+
+    def broadcast_to(self, size):
+        return _core.broadcast_to(self, size)
+
+    def repeat(self, *repeats):
+        return _core.repeat(self, *repeats)
+
+    def split(self, split_size, dim=0):
+        return _core.split(self, split_size, dim)
+
+    def chunk(self, chunks, dim=0):
+        return _core.chunk(self, chunks, dim)
+
+    def narrow(self, dim, start, length):
+        return _core.narrow(self, dim, start, length)
+
+    def movedim(self, source, destination):
+        return _core.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def flip(self, *dims):
+        return _core.flip(self, *dims)
+
+    def roll(self, shifts, dims=None):
+        return _core.roll(self, shifts, dims)
+
+    # ---- indexing ----
+    def index_select(self, dim, index):
+        return _core.index_select(self, dim, index)
+
+    def gather(self, dim, index, *, sparse_grad=False):
+        return _core.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return _core.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return _core.scatter_(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return _core.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return _core.scatter_add_(self, dim, index, src)
+
+    def masked_fill(self, mask, value):
+        return _core.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return _core.masked_fill_(self, mask, value)
+
+    def take_along_dim(self, indices, dim=None):
+        return _core.take_along_dim(self, indices, dim)
 
     def clone(self):
         return _core.clone(self)

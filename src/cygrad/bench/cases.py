@@ -149,3 +149,39 @@ def chain_backward(lib, T):
         _chain(a, b).backward()
         return a.grad
     return run
+
+
+# ---- (3) embedding-style row gather with repeated indices, forward + backward ----
+
+ROWS_SHAPE = (50_000, 64)
+ROWS_PICKED = 20_000
+
+
+def _rows_inputs():
+    rng = np.random.default_rng(1)
+    weights = rng.standard_normal(ROWS_SHAPE, dtype=np.float32)
+    idx = rng.integers(0, ROWS_SHAPE[0], size=ROWS_PICKED)
+    upstream = rng.standard_normal((ROWS_PICKED, ROWS_SHAPE[1]), dtype=np.float32)
+    return weights, idx, upstream
+
+
+def _rows_grad_reference():
+    """Each picked row's upstream gradient added into its row (np.add.at keeps duplicates)."""
+    _, idx, upstream = _rows_inputs()
+    grad = np.zeros(ROWS_SHAPE)
+    np.add.at(grad, idx, upstream.astype(np.float64))
+    return grad
+
+
+@case("index-rows-fwd-bwd", reference=_rows_grad_reference)
+def index_rows(lib, T):
+    """50000x64 float32 weights: (w[idx] * r).sum().backward() for 20000 indices (with repeats)."""
+    w_np, idx_np, r_np = _rows_inputs()
+    w = T.from_numpy(w_np).requires_grad_()
+    idx, r = T.from_numpy(idx_np), T.from_numpy(r_np)
+
+    def run():
+        w.grad = None
+        (w[idx] * r).sum().backward()
+        return w.grad
+    return run
