@@ -89,3 +89,27 @@ def test_default_collate_matches_torch(torch):
 def test_dataset_size_mismatch():
     with pytest.raises(ValueError, match="Size mismatch"):
         cygrad.utils.data.TensorDataset(cygrad.zeros(3), cygrad.zeros(4))
+
+
+@pytest.mark.parametrize("padding_idx", [None, 1, -1])
+def test_embedding_matches_torch(padding_idx, torch):
+    ours = cygrad.nn.Embedding(6, 3, padding_idx=padding_idx)
+    theirs = torch.nn.Embedding(6, 3, padding_idx=padding_idx)
+    assert repr(ours) == repr(theirs)
+    if padding_idx is not None:
+        assert to_numpy(ours.weight)[padding_idx].tolist() == [0.0, 0.0, 0.0]
+    theirs.load_state_dict({"weight": torch.tensor(to_numpy(ours.weight))})
+    indices = np.array([[1, 2, 1], [5, 1, 0]])  # duplicates accumulate; padding rows get no grad
+    out, tout = ours(cygrad.tensor(indices)), theirs(torch.tensor(indices))
+    assert_close(to_numpy(out), to_numpy(tout), 0, 0)
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    assert_close(to_numpy(ours.weight.grad), to_numpy(theirs.weight.grad), 1e-6, 1e-7)
+
+
+def test_embedding_refuses_float_indices(torch):
+    with pytest.raises(RuntimeError) as ours:
+        cygrad.nn.Embedding(4, 2)(cygrad.tensor([1.0, 2.0]))
+    with pytest.raises(RuntimeError) as theirs:
+        torch.nn.Embedding(4, 2)(torch.tensor([1.0, 2.0]))
+    assert str(ours.value) == str(theirs.value)

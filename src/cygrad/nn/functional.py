@@ -83,3 +83,19 @@ def dropout(input, p=0.5, training=True, inplace=False):
     keep = numpy_generator().random(tuple(input.shape)) >= p
     mask = _core._from_array(keep.astype(input._array.dtype))
     return input * mask * (1.0 / (1.0 - p))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """weight's rows at input's indices (shape input.shape + (embedding_dim,)); duplicate indices
+    accumulate their gradients, and the padding_idx row gets none."""
+    if input.dtype.name not in ("int64", "int32"):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following "
+                           f"scalar types: Long, Int; but got torch.{input.dtype.legacy_name} instead "
+                           "(while checking arguments for embedding)")
+    rows = _core.index_select(weight, 0, input.reshape(-1))
+    if padding_idx is not None and rows.requires_grad:
+        keep = _core._from_array((input._array.reshape(-1, 1) != padding_idx % weight.shape[0])
+                                 .astype(weight._array.dtype))
+        rows.register_hook(lambda grad: grad * keep)
+    return rows.reshape(*input.shape, weight.shape[1])

@@ -7,3 +7,4 @@ from cygrad.nn.modules.loss import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
 )
 from cygrad.nn.modules.normalization import BatchNorm1d, LayerNorm
+from cygrad.nn.modules.sparse import Embedding
