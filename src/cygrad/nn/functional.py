@@ -99,3 +99,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
                                  .astype(weight._array.dtype))
         rows.register_hook(lambda grad: grad * keep)
     return rows.reshape(*input.shape, weight.shape[1])
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    from cygrad.nn.modules.conv import conv2d as _conv2d
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    from cygrad.nn.modules.conv import max_pool2d as _max_pool2d
+    return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)

@@ -8,3 +8,4 @@ from cygrad.nn.modules.loss import (
 )
 from cygrad.nn.modules.normalization import BatchNorm1d, LayerNorm
 from cygrad.nn.modules.sparse import Embedding
+from cygrad.nn.modules.conv import Conv2d, MaxPool2d
