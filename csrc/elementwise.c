@@ -410,3 +410,252 @@ void cg_relu_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *in1)
 {
     UNARY_BODY(int64_t, x, x < 0 ? 0 : x)
 }
+
+/* =================================================================================================
+ * Math ops (issue 3): where, maximum/minimum, clamp, sign and rounding, erf and friends, the
+ * activations (gelu, silu, softplus, leaky_relu, elu) and the fused backward kernels they need.
+ * Formulas follow torch's CPU kernels (ATen/native/cpu) in their order of operations.
+ * ================================================================================================= */
+
+/* Formulas with constants are macros of (T, operands...): each constant is converted to T once,
+ * so float kernels compute in float as torch's do (a double constant would promote the formula). */
+#define DEFINE_UNARY_T(name, X, F)                                                                 \
+    DEFINE_UNARY(CG_EXPORTED, name##_f32, float, X, F(float, X))                                   \
+    DEFINE_UNARY(CG_EXPORTED, name##_f64, double, X, F(double, X))
+#define DEFINE_BINARY_T(name, A, B, F)                                                             \
+    DEFINE_BINARY(CG_EXPORTED, name##_f32, float, A, B, F(float, A, B))                            \
+    DEFINE_BINARY(CG_EXPORTED, name##_f64, double, A, B, F(double, A, B))
+
+/* Kernels with a scalar parameter: the public function takes it as a double (the runner's calling
+ * convention) and the body reads it as P, converted to T once (torch's `scalar.to<scalar_t>()`). */
+#define DEFINE_UNARY_PARAM(name, T, X, P, EXPR)                                                    \
+    CG_SIMD_VARIANTS(static, name##_body, (const cg_iter *it, T *out, const T *in1, T P),          \
+                     (it, out, in1, P), UNARY_BODY(T, X, EXPR))                                     \
+    void name(const cg_iter *it, T *out, const T *in1, double param)                               \
+    {                                                                                              \
+        name##_body(it, out, in1, (T)param);                                                       \
+    }
+#define DEFINE_UNARY_PARAM_FLOAT(name, X, P, EXPR)                                                 \
+    DEFINE_UNARY_PARAM(name##_f32, float, X, P, EXPR)                                              \
+    DEFINE_UNARY_PARAM(name##_f64, double, X, P, EXPR)
+#define DEFINE_BINARY_PARAM(name, T, A, B, P, EXPR)                                                \
+    CG_SIMD_VARIANTS(static, name##_body,                                                          \
+                     (const cg_iter *it, T *out, const T *in1, const T *in2, T P),                 \
+                     (it, out, in1, in2, P), BINARY_BODY(T, A, B, EXPR))                            \
+    void name(const cg_iter *it, T *out, const T *in1, const T *in2, double param)                 \
+    {                                                                                              \
+        name##_body(it, out, in1, in2, (T)param);                                                  \
+    }
+#define DEFINE_BINARY_PARAM_FLOAT(name, A, B, P, EXPR)                                             \
+    DEFINE_BINARY_PARAM(name##_f32, float, A, B, P, EXPR)                                          \
+    DEFINE_BINARY_PARAM(name##_f64, double, A, B, P, EXPR)
+
+/* std::max / std::min as torch calls them: the first argument wins ties (max(-0, 0) = -0) */
+#define STD_MAX(a, b) ((a) < (b) ? (b) : (a))
+#define STD_MIN(a, b) ((b) < (a) ? (b) : (a))
+
+/* ==== selection and comparison ==== */
+
+/* out = cond ? a : b   (cond arrives converted to the element type: 0 or 1) */
+DEFINE_TERNARY_FLOAT(CG_EXPORTED, cg_where_fwd, c, a, b, c != 0 ? a : b)
+void cg_where_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *in1, const int64_t *in2,
+                      const int64_t *in3)
+{
+    TERNARY_BODY(int64_t, c, a, b, c != 0 ? a : b)
+}
+
+/* out = max(a, b); NaN where a or b is NaN (torch's maximum) */
+DEFINE_BINARY_FLOAT(CG_EXPORTED, cg_maximum_fwd, a, b, a != a || b != b ? NAN : STD_MAX(a, b))
+/* out = min(a, b); NaN where a or b is NaN (torch's minimum) */
+DEFINE_BINARY_FLOAT(CG_EXPORTED, cg_minimum_fwd, a, b, a != a || b != b ? NAN : STD_MIN(a, b))
+void cg_maximum_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *in1, const int64_t *in2)
+{
+    BINARY_BODY(int64_t, a, b, STD_MAX(a, b))
+}
+void cg_minimum_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *in1, const int64_t *in2)
+{
+    BINARY_BODY(int64_t, a, b, STD_MIN(a, b))
+}
+/* d maximum(a, b)/da: ga = a == b ? gy / 2 : (a < b ? 0 : gy)   (the tie splits the gradient;
+ * a NaN operand passes gy to both, as torch's where/masked_fill formula does). The gradient of b
+ * is the same kernel with a and b swapped. */
+DEFINE_TERNARY_FLOAT(CG_EXPORTED, cg_maximum_bwd, a, b, gy, a == b ? gy / 2 : (a < b ? 0 : gy))
+/* d minimum(a, b)/da: ga = a == b ? gy / 2 : (a > b ? 0 : gy) */
+DEFINE_TERNARY_FLOAT(CG_EXPORTED, cg_minimum_bwd, a, b, gy, a == b ? gy / 2 : (a > b ? 0 : gy))
+
+/* out = min(max(x, lo), hi); NaN where lo or hi is NaN, and NaN x passes (lo > hi gives hi) */
+DEFINE_TERNARY_FLOAT(CG_EXPORTED, cg_clamp_fwd, x, lo, hi,
+                     lo != lo || hi != hi ? NAN : STD_MIN(STD_MAX(x, lo), hi))
+void cg_clamp_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *in1, const int64_t *in2,
+                      const int64_t *in3)
+{
+    TERNARY_BODY(int64_t, x, lo, hi, STD_MIN(STD_MAX(x, lo), hi))
+}
+/* gx = lo <= x <= hi ? gy : 0   (the bounds themselves pass the gradient; NaN x gets 0) */
+DEFINE_QUATERNARY_FLOAT(CG_EXPORTED, cg_clamp_bwd, x, lo, hi, gy, x >= lo && x <= hi ? gy : 0)
+/* g_lo = x < lo && lo < hi ? gy : 0   (gradient of a tensor lower bound) */
+DEFINE_QUATERNARY_FLOAT(CG_EXPORTED, cg_clamp_min_bwd, x, lo, hi, gy, x < lo && lo < hi ? gy : 0)
+/* g_hi = x > hi || hi < lo ? gy : 0   (gradient of a tensor upper bound; it wins when lo > hi) */
+DEFINE_QUATERNARY_FLOAT(CG_EXPORTED, cg_clamp_max_bwd, x, lo, hi, gy, x > hi || hi < lo ? gy : 0)
+
+/* mask = x != 0 ? 1 : 0   (a 0/1 mask in the element type; NaN counts as nonzero) */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_nonzero_mask, x, x != 0 ? 1 : 0)
+/* mask = |x| == norm || isnan(x) ? 1 : 0   (the elements that attain an inf-norm, or NaN) */
+DEFINE_BINARY_FLOAT(CG_EXPORTED, cg_norm_inf_mask, x, norm, fabs(x) == norm || x != x ? 1 : 0)
+
+/* ==== sign and rounding (zero gradient) ==== */
+
+/* y = sign(x) = (x > 0) - (x < 0)   (sign(NaN) = 0, as torch) */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_sign_fwd, x, (x > 0) - (x < 0))
+/* y = floor(x) */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_floor_fwd, x, floor(x))
+/* y = ceil(x) */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_ceil_fwd, x, ceil(x))
+/* y = round(x), halves to even: rint in the default rounding mode, as torch's nearbyint */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_round_fwd, x, rint(x))
+void cg_sign_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *in1)
+{
+    UNARY_BODY(int64_t, x, (x > 0) - (x < 0))
+}
+/* y = x: integers are their own floor, ceil and round */
+void cg_identity_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *in1)
+{
+    UNARY_BODY(int64_t, x, x)
+}
+
+/* y = round(x * 10^d) / 10^d, or round(x / 10^-d) * 10^-d for d < 0 (torch's round(decimals)) */
+DEFINE_UNARY_PARAM(round_scaled_up_f32, float, x, scale, rint(x * scale) / scale)
+DEFINE_UNARY_PARAM(round_scaled_up_f64, double, x, scale, rint(x * scale) / scale)
+DEFINE_UNARY_PARAM(round_scaled_down_f32, float, x, scale, rint(x / scale) * scale)
+DEFINE_UNARY_PARAM(round_scaled_down_f64, double, x, scale, rint(x / scale) * scale)
+void cg_round_decimals_fwd_f32(const cg_iter *it, float *out, const float *x, double decimals)
+{
+    if (decimals >= 0)
+        round_scaled_up_f32(it, out, x, pow(10.0, decimals));
+    else
+        round_scaled_down_f32(it, out, x, pow(10.0, -decimals));
+}
+void cg_round_decimals_fwd_f64(const cg_iter *it, double *out, const double *x, double decimals)
+{
+    if (decimals >= 0)
+        round_scaled_up_f64(it, out, x, pow(10.0, decimals));
+    else
+        round_scaled_down_f64(it, out, x, pow(10.0, -decimals));
+}
+
+/* ==== erf, log1p, expm1, rsqrt, reciprocal (backward written with ops) ==== */
+
+/* y = erf(x) */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_erf_fwd, x, erf(x))
+/* y = log(1 + x), accurate near 0 */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_log1p_fwd, x, log1p(x))
+/* y = exp(x) - 1, accurate near 0 */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_expm1_fwd, x, expm1(x))
+/* y = 1 / sqrt(x) */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_rsqrt_fwd, x, 1 / sqrt(x))
+/* y = 1 / x */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_reciprocal_fwd, x, 1 / x)
+
+/* ==== activations ==== */
+
+/* y = x * (1 + erf(x / sqrt(2))) / 2   (exact gelu) */
+#define GELU(T, x) ((x) * (T)0.5 * (1 + erf((x) * (T)M_SQRT1_2)))
+DEFINE_UNARY_T(cg_gelu_fwd, x, GELU)
+/* y = x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2   (gelu, approximate='tanh') */
+#define GELU_TANH(T, x)                                                                            \
+    ((T)0.5 * (x) *                                                                                \
+     (1 + tanh((T)(M_SQRT2 * M_2_SQRTPI * 0.5) * ((x) + (T)0.044715 * ((x) * (x) * (x))))))
+DEFINE_UNARY_T(cg_gelu_tanh_fwd, x, GELU_TANH)
+/* y = x * sigmoid(x) = x / (1 + exp(-x)) */
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_silu_fwd, x, x / (1 + exp(-x)))
+/* y = x > 0 ? x : slope * x */
+DEFINE_UNARY_PARAM_FLOAT(cg_leaky_relu_fwd, x, slope, x > 0 ? x : x * slope)
+/* y = x < 0 ? alpha * (exp(x) - 1) : x */
+DEFINE_UNARY_PARAM_FLOAT(cg_elu_fwd, x, alpha, x < 0 ? expm1(x) * alpha : x)
+/* y = beta * x > threshold ? x : log(1 + exp(beta * x)) / beta   (beta and threshold come as
+ * broadcast scalar operands: the runner passes one parameter only) */
+DEFINE_TERNARY_FLOAT(CG_EXPORTED, cg_softplus_fwd, x, beta, threshold,
+                     x * beta > threshold ? x : log1p(exp(x * beta)) / beta)
+
+/* d gelu/dx = Phi(x) + x phi(x): the normal cdf plus x times the normal pdf */
+#define GELU_GRAD(T, x)                                                                            \
+    ((T)0.5 * (1 + erf((x) * (T)M_SQRT1_2)) +                                                      \
+     (x) * ((T)(M_2_SQRTPI * M_SQRT1_2 * 0.5) * exp((x) * (x) * (T)-0.5)))
+/* gx = gy * (Phi(x) + x phi(x)) */
+#define GELU_BWD(T, x, gy) ((gy) * GELU_GRAD(T, x))
+DEFINE_BINARY_T(cg_gelu_bwd, x, gy, GELU_BWD)
+
+/* d gelu_tanh/dx = (1 + t) / 2 + x / 2 * (1 - t^2) * b (1 + 3 k x^2), t = tanh(b (x + k x^3)) */
+#define DEFINE_GELU_TANH_GRAD(T, suffix)                                                           \
+    static inline T gelu_tanh_grad_##suffix(T x)                                                   \
+    {                                                                                              \
+        const T beta = (T)(M_SQRT2 * M_2_SQRTPI * 0.5), kappa = (T)0.044715;                       \
+        const T x_sq = x * x, x_cube = x_sq * x;                                                   \
+        const T tanh_inner = tanh(beta * (x + kappa * x_cube));                                    \
+        const T left = (T)0.5 * x, right = 1 + tanh_inner;                                         \
+        const T left_derivative = (T)0.5 * right;                                                  \
+        const T tanh_derivative = 1 - tanh_inner * tanh_inner;                                     \
+        const T inner_derivative = beta * (1 + 3 * kappa * x_sq);                                  \
+        return left_derivative + left * tanh_derivative * inner_derivative;                        \
+    }
+DEFINE_GELU_TANH_GRAD(float, f32)
+DEFINE_GELU_TANH_GRAD(double, f64)
+/* gx = gy * d gelu_tanh/dx */
+DEFINE_BINARY(CG_EXPORTED, cg_gelu_tanh_bwd_f32, float, x, gy, gy * gelu_tanh_grad_f32(x))
+DEFINE_BINARY(CG_EXPORTED, cg_gelu_tanh_bwd_f64, double, x, gy, gy * gelu_tanh_grad_f64(x))
+
+/* gx = gy * s * (1 + x * (1 - s)), s = sigmoid(x) */
+#define DEFINE_SILU_GRAD(T, suffix)                                                                \
+    static inline T silu_bwd_##suffix(T x, T gy)                                                   \
+    {                                                                                              \
+        const T s = 1 / (1 + exp(-x));                                                             \
+        return gy * s * (1 + x * (1 - s));                                                         \
+    }
+DEFINE_SILU_GRAD(float, f32)
+DEFINE_SILU_GRAD(double, f64)
+DEFINE_BINARY(CG_EXPORTED, cg_silu_bwd_f32, float, x, gy, silu_bwd_f32(x, gy))
+DEFINE_BINARY(CG_EXPORTED, cg_silu_bwd_f64, double, x, gy, silu_bwd_f64(x, gy))
+
+/* gx = x > 0 ? gy : gy * slope */
+DEFINE_BINARY_PARAM_FLOAT(cg_leaky_relu_bwd, x, gy, slope, x > 0 ? gy : gy * slope)
+/* gx = x <= 0 ? gy * alpha * exp(x) : gy */
+DEFINE_BINARY_PARAM_FLOAT(cg_elu_bwd, x, gy, alpha, x <= 0 ? gy * alpha * exp(x) : gy)
+
+/* gx = beta * x > threshold ? gy : gy * z / (z + 1), z = exp(beta * x) */
+#define DEFINE_SOFTPLUS_GRAD(T, suffix)                                                            \
+    static inline T softplus_bwd_##suffix(T x, T gy, T beta, T threshold)                          \
+    {                                                                                              \
+        const T z = exp(x * beta);                                                                 \
+        return x * beta > threshold ? gy : gy * z / (z + 1);                                       \
+    }
+DEFINE_SOFTPLUS_GRAD(float, f32)
+DEFINE_SOFTPLUS_GRAD(double, f64)
+DEFINE_QUATERNARY(CG_EXPORTED, cg_softplus_bwd_f32, float, x, gy, beta, threshold,
+                  softplus_bwd_f32(x, gy, beta, threshold))
+DEFINE_QUATERNARY(CG_EXPORTED, cg_softplus_bwd_f64, double, x, gy, beta, threshold,
+                  softplus_bwd_f64(x, gy, beta, threshold))
+
+/* ==== reductions' backward pieces ==== */
+
+/* var's gradient when the degrees of freedom are <= 0 (torch's rule): gx = gy * (x == mean ? NaN : inf) */
+DEFINE_TERNARY_FLOAT(CG_EXPORTED, cg_var_degenerate_bwd, x, mean, gy, gy * (x == mean ? NAN : INFINITY))
+
+/* d ||x||_p / dx for p not in {0, 1, 2, inf}, with torch's masks (norm_backward):
+ *   p < 1:  sgn(x) |x|^(p-1) (0 where x == 0) * gy * norm^(1-p)
+ *   p < 2:  sgn(x) |x|^(p-1) * (gy / norm^(p-1), 0 where norm == 0)
+ *   else:   x |x|^(p-2)      * (gy / norm^(p-1), 0 where norm == 0) */
+#define DEFINE_NORM_GRAD(T, suffix)                                                                \
+    static inline T norm_bwd_##suffix(T x, T norm, T gy, T p)                                      \
+    {                                                                                              \
+        const T sgn = (x > 0) - (x < 0);                                                           \
+        if (p < 1)                                                                                 \
+            return sgn * (x == 0 ? 0 : pow(fabs(x), p - 1)) * gy * pow(norm, 1 - p);               \
+        const T scale = norm == 0 ? 0 : gy / pow(norm, p - 1);                                     \
+        if (p < 2)                                                                                 \
+            return sgn * pow(fabs(x), p - 1) * scale;                                              \
+        return x * pow(fabs(x), p - 2) * scale;                                                    \
+    }
+DEFINE_NORM_GRAD(float, f32)
+DEFINE_NORM_GRAD(double, f64)
+DEFINE_QUATERNARY(CG_EXPORTED, cg_norm_bwd_f32, float, x, norm, gy, p, norm_bwd_f32(x, norm, gy, p))
+DEFINE_QUATERNARY(CG_EXPORTED, cg_norm_bwd_f64, double, x, norm, gy, p, norm_bwd_f64(x, norm, gy, p))

@@ -14,6 +14,15 @@ from cygrad._core import min_op as min
 from cygrad._core import pow_op as pow
 from cygrad._core import sum_op as sum
 from cygrad._core import float32, float64, int32, int64, bool_ as bool
+# math ops; gelu, silu, softplus, leaky_relu and elu are torch.nn.functional's (top level until
+# cygrad.nn.functional exists)
+from cygrad._core import (
+    ceil, clamp, clamp_, clamp_max, clamp_min, cumsum, einsum, elu, erf, expm1, floor, gelu,
+    leaky_relu, log1p, logsumexp, maximum, minimum, norm, outer, prod, reciprocal, rsqrt, sign,
+    silu, softplus, std, var, where,
+)
+from cygrad._core import clamp as clip
+from cygrad._core import round_op as round
 from cygrad.tensor import Tensor, device
 from cygrad.size import Size
 from cygrad.creation import (

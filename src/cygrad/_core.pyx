@@ -18,6 +18,7 @@ cnp.import_array()
 include "_dtype.pxi"
 include "_gradmode.pxi"
 include "_backend_cpu.pxi"
+include "_backend_math.pxi"
 include "_tensor_base.pxi"
 include "_graph.pxi"
 include "_engine.pxi"
@@ -26,6 +27,7 @@ include "_ops_reduce.pxi"
 include "_ops_shape.pxi"
 include "_ops_linalg.pxi"
 include "_ops_inplace.pxi"
+include "_ops_math.pxi"
 
 
 # ---- SIMD path selection (CYGRAD_SIMD=scalar|avx2|avx512 forces one at import) ----
