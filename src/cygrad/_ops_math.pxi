@@ -208,7 +208,10 @@ cdef object _clamp_inplace(TensorBase x, object lo, object hi):
     lo = None if lo is None else _operand(lo)
     hi = None if hi is None else _operand(hi)
     cdef int code = _result_code_of((x, lo, hi))
-    _check_result_fits(code, x)
+    if _category(code) > _category(x._code):
+        # torch's clamp_ names the destination by its C++ type, unlike add_ and friends
+        raise RuntimeError(f"result type {_SCALAR_TYPE_NAMES[code]} can't be cast to the desired output "
+                           f"type {('bool', 'int', 'long int')[x._code]}")
     if cg_grad_enabled and (x._requires_grad or _needs_grad(lo) or _needs_grad(hi)):
         # the node saves x for every gradient: give it x's value before the write
         _rebase_history(x, <TensorBase>_clamp_op(_snapshot(x), lo, hi, None))
