@@ -17,53 +17,8 @@
 #include <stdint.h>
 #include <tgmath.h>
 
+#include "nd_walk.h"
 #include "simd_variants.h"
-
-/* ---- the N-d walk ---- */
-
-/* Rows in the iteration space: the product of the outer dims, or 0 for an empty space. */
-static inline int64_t row_count(const cg_iter *it)
-{
-    if (it->shape[it->ndim - 1] == 0)
-        return 0;
-    int64_t rows = 1;
-    for (int d = 0; d < it->ndim - 1; ++d)
-        rows *= it->shape[d];
-    return rows;
-}
-
-/* Moves each operand's offset to the next row. The outer dims count like an odometer: the last
- * one ticks fastest; when a dim wraps around it goes back to 0 and carries into the one before.
- * Kept out of line (it runs once per row): inlined, it crowded the registers of the row loops and
- * gcc reloaded a pointer from the stack inside the vector loop, ~15% slower. */
-static __attribute__((noinline)) void next_row(const cg_iter *it, int n_operands, int64_t index[],
-                                               int64_t offset[])
-{
-    for (int d = it->ndim - 2; d >= 0; --d) {
-        for (int k = 0; k < n_operands; ++k)
-            offset[k] += it->strides[k][d];
-        if (++index[d] < it->shape[d])
-            return;
-        for (int k = 0; k < n_operands; ++k)
-            offset[k] -= it->strides[k][d] * it->shape[d];
-        index[d] = 0;
-    }
-}
-
-/* A for-loop header over the rows; in its body offset[k] is operand k's offset (in elements) to the
- * start of the current row. */
-#define FOR_EACH_ROW(n_operands)                                                                   \
-    int64_t index[CG_MAX_DIMS] = {0}, offset[CG_MAX_OPERANDS] = {0};                               \
-    for (int64_t row = 0, rows = row_count(it); row < rows;                                        \
-         ++row, next_row(it, n_operands, index, offset))
-
-/* Length and per-operand strides of the innermost dimension. */
-#define INNER_DIM(n_operands)                                                                      \
-    const int inner_dim = it->ndim - 1;                                                            \
-    const int64_t n = it->shape[inner_dim];                                                        \
-    int64_t s[CG_MAX_OPERANDS];                                                                    \
-    for (int k = 0; k < (n_operands); ++k)                                                         \
-        s[k] = it->strides[k][inner_dim];
 
 /* ---- loop bodies, by number of inputs. Parameters are named it, out, in1, in2, ...; EXPR reads
  * the current input elements through the names given (X, or A and B, ...). ---- */
@@ -610,8 +565,6 @@ DEFINE_QUATERNARY_BCAST_FLOAT(cg_clamp_min_bwd, x, lo, hi, gy, x < lo && lo < hi
 /* g_hi = x > hi || hi < lo ? gy : 0   (gradient of a tensor upper bound; it wins when lo > hi) */
 DEFINE_QUATERNARY_BCAST_FLOAT(cg_clamp_max_bwd, x, lo, hi, gy, x > hi || hi < lo ? gy : 0)
 
-/* mask = x != 0 ? 1 : 0   (a 0/1 mask in the element type; NaN counts as nonzero) */
-DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_nonzero_mask, x, x != 0 ? 1 : 0)
 /* mask = |x| == norm || isnan(x) ? 1 : 0   (the elements that attain an inf-norm, or NaN) */
 DEFINE_BINARY_FLOAT(CG_EXPORTED, cg_norm_inf_mask, x, norm, fabs(x) == norm || x != x ? 1 : 0)
 
@@ -744,33 +697,8 @@ DEFINE_BINARY_PARAM_FLOAT(cg_elu_bwd, x, gy, alpha, x > 0 ? gy : gy * alpha * ex
 DEFINE_SOFTPLUS_GRAD(float, f32)
 DEFINE_SOFTPLUS_GRAD(double, f64)
 DEFINE_QUATERNARY_BCAST(CG_EXPORTED, cg_softplus_bwd_f32, float, x, gy, beta, threshold,
-                  softplus_bwd_f32(x, gy, beta, threshold))
+                        softplus_bwd_f32(x, gy, beta, threshold))
 DEFINE_QUATERNARY_BCAST(CG_EXPORTED, cg_softplus_bwd_f64, double, x, gy, beta, threshold,
-                  softplus_bwd_f64(x, gy, beta, threshold))
-
-/* ==== reductions' backward pieces ==== */
-
-/* var's gradient when the degrees of freedom are <= 0 (torch's rule): gx = gy * (x == mean ? NaN : inf) */
-DEFINE_TERNARY_BCAST_FLOAT(cg_var_degenerate_bwd, x, mean, gy, gy * (x == mean ? NAN : INFINITY))
-
-/* d ||x||_p / dx for p not in {0, 1, 2, inf}, with torch's masks (norm_backward):
- *   p < 1:  sgn(x) |x|^(p-1) (0 where x == 0) * gy * norm^(1-p)
- *   p < 2:  sgn(x) |x|^(p-1) * (gy / norm^(p-1), 0 where norm == 0)
- *   else:   x |x|^(p-2)      * (gy / norm^(p-1), 0 where norm == 0) */
-#define DEFINE_NORM_GRAD(T, suffix)                                                                \
-    static inline T norm_bwd_##suffix(T x, T norm, T gy, T p)                                      \
-    {                                                                                              \
-        const T sgn = (x > 0) - (x < 0);                                                           \
-        if (p < 1)                                                                                 \
-            return sgn * (x == 0 ? 0 : pow(fabs(x), p - 1)) * gy * pow(norm, 1 - p);               \
-        const T scale = norm == 0 ? 0 : gy / pow(norm, p - 1);                                     \
-        if (p < 2)                                                                                 \
-            return sgn * pow(fabs(x), p - 1) * scale;                                              \
-        return x * pow(fabs(x), p - 2) * scale;                                                    \
-    }
-DEFINE_NORM_GRAD(float, f32)
-DEFINE_NORM_GRAD(double, f64)
-DEFINE_QUATERNARY_BCAST(CG_EXPORTED, cg_norm_bwd_f32, float, x, norm, gy, p, norm_bwd_f32(x, norm, gy, p))
-DEFINE_QUATERNARY_BCAST(CG_EXPORTED, cg_norm_bwd_f64, double, x, norm, gy, p, norm_bwd_f64(x, norm, gy, p))
+                        softplus_bwd_f64(x, gy, beta, threshold))
 
 #pragma GCC pop_options

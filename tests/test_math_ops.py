@@ -19,8 +19,8 @@ DTYPES = ["float32", "float64"]
 
 
 def F(T):
-    """torch.nn.functional for torch; cygrad has the activations at the top level for now."""
-    return getattr(getattr(T, "nn", None), "functional", T)
+    """T.nn.functional: where the activations live (cygrad has them at the top level as well)."""
+    return T.nn.functional
 
 
 def both(fn, *arrays, dtype="float64", grad=True, upstream=None):
@@ -725,9 +725,25 @@ SECOND_ORDER = {
     "outer": lambda T, x: T.outer(x, x * x),
     "einsum": lambda T, x: T.einsum("i,j,j->i", x, x, x),
     "sign": lambda T, x: T.sign(x) * x * x,
+    "norm_p3": lambda T, x: x.norm(3) * x,
+    "norm_p0_5": lambda T, x: x.norm(0.5, 0, keepdim=True) * x,
+    "var_degenerate": lambda T, x: x.var(correction=5) * x,
+    # fused backward kernels: selects (linear in the gradient) and activations (second derivative)
+    "maximum": lambda T, x: T.maximum(x * x * x, x * 2),
+    "minimum_tie": lambda T, x: T.minimum(x * x, x * x.detach()) * x,
+    "clamp": lambda T, x: T.clamp(x * x, 0.2, 2.0) * x,
+    "clamp_tensor": lambda T, x: T.clamp(x, x * x - 1, x * x) * x,
+    "gelu": lambda T, x: F(T).gelu(x),
+    "gelu_tanh": lambda T, x: F(T).gelu(x * 2, approximate="tanh"),
+    "silu": lambda T, x: F(T).silu(x * 2),
+    "softplus": lambda T, x: F(T).softplus(x),
+    "softplus_threshold": lambda T, x: F(T).softplus(x * 2, beta=2.0, threshold=1.0) * x,
+    "leaky_relu": lambda T, x: F(T).leaky_relu(x, 0.2) * x,
+    "elu": lambda T, x: F(T).elu(x, 0.7),
 }
 
 
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom")
 @pytest.mark.parametrize("name", sorted(SECOND_ORDER))
 def test_second_derivatives_vs_torch(name, torch):
     fn = SECOND_ORDER[name]
@@ -743,16 +759,26 @@ def test_second_derivatives_vs_torch(name, torch):
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("fn", [
-    lambda x: cygrad.maximum(x, x * 0.5),
-    lambda x: x.clamp(-1, 1),
-    lambda x: cygrad.gelu(x),
-    lambda x: cygrad.prod(x * cygrad.tensor([0.0, 1.0, 1.0, 1.0], dtype=cygrad.float64)),
-], ids=["maximum", "clamp", "gelu", "prod_with_zero"])
-def test_fused_backward_refuses_create_graph(fn):
-    x = cygrad.tensor([0.7, -1.3, 2.1, 0.4], dtype=cygrad.float64, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="derivative"):
-        cygrad.autograd.grad(fn(x).sum(), x, create_graph=True)
+@pytest.mark.parametrize("name", ["gelu", "silu", "softplus", "elu", "maximum", "clamp"])
+def test_third_derivatives_vs_torch(name, torch):
+    """The second derivatives are written with differentiable ops, so one more order works."""
+    fn = SECOND_ORDER[name]
+    a = [0.7, -1.3, 2.1, 0.4]
+    results = []
+    for T in (cygrad, torch):
+        x = T.tensor(a, dtype=T.float64, requires_grad=True)
+        (g,) = T.autograd.grad(fn(T, x).sum(), x, create_graph=True)
+        (gg,) = T.autograd.grad(g.sum(), x, create_graph=True)
+        (ggg,) = T.autograd.grad((gg * gg).sum(), x)
+        results.append(to_numpy(ggg))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-10, atol=1e-12)
+
+
+def test_prod_with_zeros_refuses_create_graph():
+    """Its exact gradient (exclusive products) is one kernel without a derivative of its own."""
+    x = cygrad.tensor([0.7, 0.0, 2.1, 0.4], dtype=cygrad.float64, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="ProdBackward0"):
+        cygrad.autograd.grad(x.prod(), x, create_graph=True)
 
 
 # ---------------------------------------------------------------------------------------------

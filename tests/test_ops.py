@@ -223,6 +223,15 @@ CASES = [
     C("max_dim_transposed", lambda T, x: tuple(x.t().max(1)), ((3, 4),), ("distinct",)),
     C("max_values", lambda T, x: x.max(1)[0] * 2, ((3, 4),), ("distinct",)),
     C("max_0d", lambda T, x: x.max(), ((),)),
+    # ---- sort / topk values (the gradient goes back to the selected indices) ----
+    C("sort", lambda T, x: x.sort(1).values, ((3, 5),), ("distinct",)),
+    C("sort_fn_desc", lambda T, x: T.sort(x, 0, descending=True).values, ((4, 3),), ("distinct",)),
+    C("sort_tuple", lambda T, x: tuple(x.sort()), ((2, 3, 4),), ("distinct",)),
+    C("sort_transposed", lambda T, x: x.t().sort(-1)[0] * 2, ((3, 4),), ("distinct",)),
+    C("sort_0d", lambda T, x: x.sort()[0], ((),)),
+    C("topk", lambda T, x: x.topk(2).values, ((3, 5),), ("distinct",)),
+    C("topk_fn_smallest", lambda T, x: tuple(T.topk(x, 3, dim=0, largest=False)), ((4, 3),), ("distinct",)),
+    C("topk_strided", lambda T, x: x[:, ::2].topk(2, 1)[0], ((3, 8),), ("distinct",)),
     # ---- softmax / log_softmax ----
     C("softmax_1d", lambda T, x: x.softmax(0), ((5,),)),
     C("softmax_dim0", lambda T, x: x.softmax(0), ((3, 4),)),
@@ -382,9 +391,8 @@ MASK_3x4 = np.array([[True, False, True, True], [False, False, True, False], [Tr
 
 
 def _F(T):
-    """torch.nn.functional for torch; cygrad has the activations at the top level (until
-    cygrad.nn.functional exists, which this picks up then)."""
-    return getattr(getattr(T, "nn", None), "functional", T)
+    """T.nn.functional: where the activations live (cygrad has them at the top level as well)."""
+    return T.nn.functional
 
 _names = [c.name for c in CASES]
 assert len(_names) == len(set(_names)), "duplicate case names"
@@ -414,7 +422,7 @@ def test_op_table_covers_the_api():
     for name in ["add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
                  "relu", "sigmoid", "tanh", "matmul", "mm", "sum", "mean", "max", "min", "softmax",
                  "log_softmax", "reshape", "view", "transpose", "t", "permute", "unsqueeze",
-                 "squeeze"]:
+                 "squeeze", "sort", "topk"]:
         assert f"T.{name}(" in sources or f".{name}(" in sources, name
 
 

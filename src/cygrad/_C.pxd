@@ -118,6 +118,138 @@ cdef extern from "cygrad/nn.h" nogil:
     void cg_log_softmax_bwd_f32(const float *y, const float *gy, float *gx, int64_t outer, int64_t r, int64_t inner)
     void cg_log_softmax_bwd_f64(const double *y, const double *gy, double *gx, int64_t outer, int64_t r, int64_t inner)
 
+cdef extern from "cygrad/loss.h" nogil:
+    void cg_cross_entropy_fwd_f32(const float *logits, const int64_t *target, const float *weight, int64_t n, int64_t c, int64_t ignore_index, double eps, float *log_probs, float *loss, float *row_weight)
+    void cg_cross_entropy_fwd_f64(const double *logits, const int64_t *target, const double *weight, int64_t n, int64_t c, int64_t ignore_index, double eps, double *log_probs, double *loss, double *row_weight)
+    void cg_cross_entropy_bwd_f32(const float *log_probs, const int64_t *target, const float *weight, const float *row_grad, int64_t n, int64_t c, int64_t ignore_index, double eps, float *grad_logits)
+    void cg_cross_entropy_bwd_f64(const double *log_probs, const int64_t *target, const double *weight, const double *row_grad, int64_t n, int64_t c, int64_t ignore_index, double eps, double *grad_logits)
+    void cg_cross_entropy_prob_fwd_f32(const float *logits, const float *target, const float *weight, int64_t n, int64_t c, double eps, float *log_probs, float *loss)
+    void cg_cross_entropy_prob_fwd_f64(const double *logits, const double *target, const double *weight, int64_t n, int64_t c, double eps, double *log_probs, double *loss)
+    void cg_cross_entropy_prob_bwd_f32(const float *log_probs, const float *target, const float *weight, const float *row_grad, int64_t n, int64_t c, double eps, float *grad_logits)
+    void cg_cross_entropy_prob_bwd_f64(const double *log_probs, const double *target, const double *weight, const double *row_grad, int64_t n, int64_t c, double eps, double *grad_logits)
+    void cg_nll_fwd_f32(const float *x, const int64_t *target, const float *weight, int64_t n, int64_t c, int64_t ignore_index, float *loss, float *row_weight)
+    void cg_nll_fwd_f64(const double *x, const int64_t *target, const double *weight, int64_t n, int64_t c, int64_t ignore_index, double *loss, double *row_weight)
+    void cg_nll_bwd_f32(const int64_t *target, const float *weight, const float *row_grad, int64_t n, int64_t c, int64_t ignore_index, float *grad_x)
+    void cg_nll_bwd_f64(const int64_t *target, const double *weight, const double *row_grad, int64_t n, int64_t c, int64_t ignore_index, double *grad_x)
+    void cg_bce_fwd_f32(const float *x, const float *y, const float *w, int64_t n, float *loss)
+    void cg_bce_fwd_f64(const double *x, const double *y, const double *w, int64_t n, double *loss)
+    void cg_bce_bwd_f32(const float *x, const float *y, const float *w, const float *g, int64_t n, float *gx)
+    void cg_bce_bwd_f64(const double *x, const double *y, const double *w, const double *g, int64_t n, double *gx)
+    void cg_bce_logits_fwd_f32(const float *x, const float *y, const float *w, const float *pos_weight, int64_t n, float *loss)
+    void cg_bce_logits_fwd_f64(const double *x, const double *y, const double *w, const double *pos_weight, int64_t n, double *loss)
+    void cg_bce_logits_bwd_f32(const float *x, const float *y, const float *w, const float *pos_weight, const float *g, int64_t n, float *gx)
+    void cg_bce_logits_bwd_f64(const double *x, const double *y, const double *w, const double *pos_weight, const double *g, int64_t n, double *gx)
+    void cg_smooth_l1_fwd_f32(const float *x, const float *y, int64_t n, double beta, float *loss)
+    void cg_smooth_l1_fwd_f64(const double *x, const double *y, int64_t n, double beta, double *loss)
+    void cg_smooth_l1_bwd_f32(const float *x, const float *y, const float *g, int64_t n, double beta, float *gx)
+    void cg_smooth_l1_bwd_f64(const double *x, const double *y, const double *g, int64_t n, double beta, double *gx)
+
+from libc.stdint cimport uint8_t
+
+cdef extern from "cygrad/compare.h" nogil:
+    void cg_eq_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_eq_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_eq_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_eq_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_ne_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_ne_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_ne_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_ne_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_lt_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_lt_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_lt_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_lt_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_le_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_le_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_le_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_le_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_gt_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_gt_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_gt_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_gt_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_ge_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_ge_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_ge_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_ge_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_logical_and_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_logical_and_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_logical_and_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_logical_and_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_logical_or_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_logical_or_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_logical_or_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_logical_or_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_logical_xor_fwd_f32(const cg_iter *it, uint8_t *out, const float *a, const float *b)
+    void cg_logical_xor_fwd_f64(const cg_iter *it, uint8_t *out, const double *a, const double *b)
+    void cg_logical_xor_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *a, const int64_t *b)
+    void cg_logical_xor_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_logical_not_fwd_f32(const cg_iter *it, uint8_t *out, const float *x)
+    void cg_logical_not_fwd_f64(const cg_iter *it, uint8_t *out, const double *x)
+    void cg_logical_not_fwd_i64(const cg_iter *it, uint8_t *out, const int64_t *x)
+    void cg_logical_not_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *x)
+    void cg_isnan_fwd_f32(const cg_iter *it, uint8_t *out, const float *x)
+    void cg_isnan_fwd_f64(const cg_iter *it, uint8_t *out, const double *x)
+    void cg_isinf_fwd_f32(const cg_iter *it, uint8_t *out, const float *x)
+    void cg_isinf_fwd_f64(const cg_iter *it, uint8_t *out, const double *x)
+    void cg_isfinite_fwd_f32(const cg_iter *it, uint8_t *out, const float *x)
+    void cg_isfinite_fwd_f64(const cg_iter *it, uint8_t *out, const double *x)
+    void cg_bitwise_and_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *a, const int64_t *b)
+    void cg_bitwise_and_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_bitwise_or_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *a, const int64_t *b)
+    void cg_bitwise_or_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_bitwise_xor_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *a, const int64_t *b)
+    void cg_bitwise_xor_fwd_u8(const cg_iter *it, uint8_t *out, const uint8_t *a, const uint8_t *b)
+    void cg_bitwise_not_fwd_i64(const cg_iter *it, int64_t *out, const int64_t *x)
+    void cg_any_u8(const uint8_t *x, uint8_t *out, int64_t outer, int64_t r, int64_t inner)
+    void cg_all_u8(const uint8_t *x, uint8_t *out, int64_t outer, int64_t r, int64_t inner)
+
+cdef extern from "cygrad/sort.h" nogil:
+    void cg_sort_f32(const float *x, float *values, int64_t *indices, int64_t outer, int64_t r,
+                     int64_t inner, int64_t k, int descending, float *scratch_values,
+                     int64_t *scratch_indices)
+    void cg_sort_f64(const double *x, double *values, int64_t *indices, int64_t outer, int64_t r,
+                     int64_t inner, int64_t k, int descending, double *scratch_values,
+                     int64_t *scratch_indices)
+    void cg_sort_i64(const int64_t *x, int64_t *values, int64_t *indices, int64_t outer, int64_t r,
+                     int64_t inner, int64_t k, int descending, int64_t *scratch_values,
+                     int64_t *scratch_indices)
+    void cg_select_bwd_f32(const float *gy, const int64_t *indices, float *gx, int64_t outer,
+                           int64_t k, int64_t r, int64_t inner)
+    void cg_select_bwd_f64(const double *gy, const int64_t *indices, double *gx, int64_t outer,
+                           int64_t k, int64_t r, int64_t inner)
+    void cg_unique_sorted_f32(const float *sorted, const int64_t *order, int64_t n, float *values,
+                              int64_t *inverse, int64_t *counts, int64_t *n_unique)
+    void cg_unique_sorted_f64(const double *sorted, const int64_t *order, int64_t n, double *values,
+                              int64_t *inverse, int64_t *counts, int64_t *n_unique)
+    void cg_unique_sorted_i64(const int64_t *sorted, const int64_t *order, int64_t n, int64_t *values,
+                              int64_t *inverse, int64_t *counts, int64_t *n_unique)
+
+cdef extern from "cygrad/optim.h" nogil:
+    void cg_sgd_step_f32(float *param, const float *grad, float *momentum_buf, int64_t n, double lr,
+                         double momentum, double dampening, double weight_decay, int nesterov,
+                         int maximize, int first_step)
+    void cg_sgd_step_f64(double *param, const double *grad, double *momentum_buf, int64_t n, double lr,
+                         double momentum, double dampening, double weight_decay, int nesterov,
+                         int maximize, int first_step)
+    void cg_adam_step_f32(float *param, const float *grad, float *exp_avg, float *exp_avg_sq,
+                          float *max_exp_avg_sq, int64_t n, double lr, double beta1, double beta2,
+                          double eps, double weight_decay, double step, int decoupled, int maximize)
+    void cg_adam_step_f64(double *param, const double *grad, double *exp_avg, double *exp_avg_sq,
+                          double *max_exp_avg_sq, int64_t n, double lr, double beta1, double beta2,
+                          double eps, double weight_decay, double step, int decoupled, int maximize)
+    void cg_rmsprop_step_f32(float *param, const float *grad, float *square_avg, float *grad_avg,
+                             float *momentum_buf, int64_t n, double lr, double alpha, double eps,
+                             double weight_decay, double momentum, int maximize)
+    void cg_rmsprop_step_f64(double *param, const double *grad, double *square_avg, double *grad_avg,
+                             double *momentum_buf, int64_t n, double lr, double alpha, double eps,
+                             double weight_decay, double momentum, int maximize)
+    void cg_adagrad_step_f32(float *param, const float *grad, float *state_sum, int64_t n, double lr,
+                             double lr_decay, double weight_decay, double eps, double step, int maximize)
+    void cg_adagrad_step_f64(double *param, const double *grad, double *state_sum, int64_t n, double lr,
+                             double lr_decay, double weight_decay, double eps, double step, int maximize)
+    void cg_vector_norm_f32(const float *x, int64_t n, double p, double *out)
+    void cg_vector_norm_f64(const double *x, int64_t n, double p, double *out)
+
 # ---- math ops (issue 3): elementwise kernels appended to elementwise.h, and reduce_math.h ----
 cdef extern from "cygrad/elementwise.h" nogil:
     void cg_where_fwd_f32(const cg_iter *it, float *out, const float *c, const float *a, const float *b)
@@ -142,8 +274,6 @@ cdef extern from "cygrad/elementwise.h" nogil:
     void cg_clamp_min_bwd_f64(const cg_iter *it, double *glo, const double *x, const double *lo, const double *hi, const double *gy)
     void cg_clamp_max_bwd_f32(const cg_iter *it, float *ghi, const float *x, const float *lo, const float *hi, const float *gy)
     void cg_clamp_max_bwd_f64(const cg_iter *it, double *ghi, const double *x, const double *lo, const double *hi, const double *gy)
-    void cg_nonzero_mask_f32(const cg_iter *it, float *out, const float *x)
-    void cg_nonzero_mask_f64(const cg_iter *it, double *out, const double *x)
     void cg_norm_inf_mask_f32(const cg_iter *it, float *out, const float *x, const float *norm)
     void cg_norm_inf_mask_f64(const cg_iter *it, double *out, const double *x, const double *norm)
 
@@ -195,11 +325,6 @@ cdef extern from "cygrad/elementwise.h" nogil:
     void cg_elu_bwd_f64(const cg_iter *it, double *gx, const double *x, const double *gy, double alpha)
     void cg_softplus_bwd_f32(const cg_iter *it, float *gx, const float *x, const float *gy, const float *beta, const float *threshold)
     void cg_softplus_bwd_f64(const cg_iter *it, double *gx, const double *x, const double *gy, const double *beta, const double *threshold)
-
-    void cg_var_degenerate_bwd_f32(const cg_iter *it, float *gx, const float *x, const float *mean, const float *gy)
-    void cg_var_degenerate_bwd_f64(const cg_iter *it, double *gx, const double *x, const double *mean, const double *gy)
-    void cg_norm_bwd_f32(const cg_iter *it, float *gx, const float *x, const float *norm, const float *gy, const float *p)
-    void cg_norm_bwd_f64(const cg_iter *it, double *gx, const double *x, const double *norm, const double *gy, const double *p)
 
 cdef extern from "cygrad/reduce_math.h" nogil:
     void cg_prod_f32(const float *x, float *out, int64_t outer, int64_t r, int64_t inner)

@@ -13,9 +13,16 @@ from cygrad._core import max_op as max
 from cygrad._core import min_op as min
 from cygrad._core import pow_op as pow
 from cygrad._core import sum_op as sum
+from cygrad._core import (
+    allclose, argmax, argmin, argsort, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, equal,
+    ge, gt, isclose, isfinite, isinf, isnan, le, logical_and, logical_not, logical_or, logical_xor,
+    lt, ne, sort, topk, unique,
+)
+from cygrad._core import all_op as all
+from cygrad._core import any_op as any
 from cygrad._core import float32, float64, int32, int64, bool_ as bool
-# math ops; gelu, silu, softplus, leaky_relu and elu are torch.nn.functional's (top level until
-# cygrad.nn.functional exists)
+# math ops; gelu, silu, softplus, leaky_relu and elu are torch.nn.functional's (cygrad.nn.functional
+# has them too)
 from cygrad._core import (
     ceil, clamp, clamp_, clamp_max, clamp_min, cumsum, einsum, elu, erf, expm1, floor, gelu,
     leaky_relu, log1p, logsumexp, maximum, minimum, norm, outer, prod, reciprocal, rsqrt, sign,
@@ -30,9 +37,11 @@ from cygrad.creation import (
     ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from cygrad.random import Generator, initial_seed, manual_seed, seed
-from cygrad import autograd
+from cygrad import autograd, nn, utils
 from cygrad.autograd import enable_grad, inference_mode, no_grad, set_grad_enabled
 from cygrad._tensor_str import set_printoptions
+from cygrad.serialization import load, save
+from cygrad import optim
 
 # torch's alternative names for the dtypes
 float = float32

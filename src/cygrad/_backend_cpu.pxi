@@ -3,6 +3,7 @@
 # kernel for the dtype and releases the GIL for large calls. No autograd here, no tensors: ops
 # (the _ops_*.pxi files) are written against these functions only.
 from libc.stdint cimport int64_t
+from libc.stdint cimport uint8_t
 from libc.string cimport memset
 cimport cygrad._C as C
 
@@ -27,9 +28,11 @@ cdef class _Kernel:
     cdef str name
     cdef int arity
     cdef bint has_param
+    cdef bint predicate    # computes in the operands' dtype but writes bool (comparisons, isnan...)
     cdef void *f32
     cdef void *f64
     cdef void *i64
+    cdef void *u8          # for bool operands; NULL: they compute through the int64 kernel
 
 
 cdef _Kernel _kernel(str name, int arity, bint has_param, void *f32, void *f64, void *i64):
@@ -40,6 +43,20 @@ cdef _Kernel _kernel(str name, int arity, bint has_param, void *f32, void *f64, 
     k.f32 = f32
     k.f64 = f64
     k.i64 = i64
+    return k
+
+
+cdef _Kernel _predicate_kernel(str name, int arity, void *f32, void *f64, void *i64):
+    """A kernel family whose output is bool whatever dtype it computes in."""
+    cdef _Kernel k = _kernel(name, arity, False, f32, f64, i64)
+    k.predicate = True
+    return k
+
+
+cdef _Kernel _bool_capable(_Kernel k, void *u8):
+    """k with a kernel of its own for bool operands (uint8 0/1), so that masks are combined
+    without converting them to int64 and back."""
+    k.u8 = u8
     return k
 
 
@@ -107,6 +124,7 @@ cdef union _ScalarBox:
     float f32
     double f64
     int64_t i64
+    uint8_t u8
 
 
 cdef void *_box_scalar(_ScalarBox *box, object value, int code) except NULL:
@@ -115,15 +133,18 @@ cdef void *_box_scalar(_ScalarBox *box, object value, int code) except NULL:
         box.f32 = value
     elif code == FLOAT64:
         box.f64 = value
+    elif code == BOOL:
+        box.u8 = value
     else:
         box.i64 = value
     return box
 
 
-cdef void _fill_iter(C.cg_iter *it, ndarray out, tuple shape, list arrays, int itemsize) except *:
+cdef void _fill_iter(C.cg_iter *it, ndarray out, tuple shape, list arrays) except *:
     """Describes the broadcast iteration to the kernels: element strides per operand (0 along
     broadcast dimensions and for scalars, which are None in `arrays`), then merges dimensions
-    that every operand walks contiguously so the inner loop is as long as possible."""
+    that every operand walks contiguously so the inner loop is as long as possible. Each
+    operand's strides count its own elements (a bool output beside float inputs is fine)."""
     cdef int ndim = len(shape), nops = len(arrays) + 1, d, op, src, k, m
     cdef ndarray a
     cdef int64_t size
@@ -135,7 +156,7 @@ cdef void _fill_iter(C.cg_iter *it, ndarray out, tuple shape, list arrays, int i
         if size == 1:
             continue  # a size-1 dimension moves no operand
         it.shape[k] = size
-        it.strides[0][k] = cnp.PyArray_STRIDE(out, d) // itemsize
+        it.strides[0][k] = cnp.PyArray_STRIDE(out, d) // cnp.PyArray_ITEMSIZE(out)
         for op in range(1, nops):
             a = <ndarray>arrays[op - 1]
             if a is None:
@@ -145,7 +166,7 @@ cdef void _fill_iter(C.cg_iter *it, ndarray out, tuple shape, list arrays, int i
             if src < 0 or cnp.PyArray_DIM(a, src) == 1:
                 it.strides[op][k] = 0
             else:
-                it.strides[op][k] = cnp.PyArray_STRIDE(a, src) // itemsize
+                it.strides[op][k] = cnp.PyArray_STRIDE(a, src) // cnp.PyArray_ITEMSIZE(a)
         k += 1
     if k == 0:
         it.ndim = 1
@@ -176,9 +197,13 @@ cdef ndarray _elementwise(_Kernel k, int code, tuple operands, ndarray out=None,
 
     operands are ndarrays (any strides, any dtype: converted to `code`) or Python numbers.
     out, when given, is written in place (any strides); it must have the broadcast shape.
-    bool and int32 compute through the int64 kernels and are converted back."""
-    cdef int kernel_code = INT64 if code == BOOL or code == INT32 else code
-    cdef void *fn = k.f32 if kernel_code == FLOAT32 else (k.f64 if kernel_code == FLOAT64 else k.i64)
+    int32, and bool unless k has a bool kernel, compute through the int64 kernels and are
+    converted back. A predicate kernel computes in `code` too, but its output (and out) is bool."""
+    cdef int kernel_code = INT64 if code == INT32 or (code == BOOL and k.u8 == NULL) else code
+    cdef int out_code = BOOL if k.predicate else kernel_code      # what the kernel writes
+    cdef int result_code = BOOL if k.predicate else code          # what the caller gets
+    cdef void *fn = (k.f32 if kernel_code == FLOAT32 else k.f64 if kernel_code == FLOAT64 else
+                     k.i64 if kernel_code == INT64 else k.u8)
     if fn == NULL:
         raise RuntimeError(f'"{k.name}" not implemented for \'{_SCALAR_TYPE_NAMES[code]}\'')
     cdef list arrays = []
@@ -204,15 +229,15 @@ cdef ndarray _elementwise(_Kernel k, int code, tuple operands, ndarray out=None,
             raise RuntimeError(f"output with shape {list(_shape(out))} doesn't match the broadcast "
                                f"shape {list(_broadcast_shapes(_shape(out), shape))}")
         shape = _shape(out)
-        if cnp.PyArray_TYPE(out) != _dtype_of_code(kernel_code).typenum:
+        if cnp.PyArray_TYPE(out) != _dtype_of_code(out_code).typenum:
             result = None  # compute in the kernel's dtype, then convert into out
     if result is None:
-        result = _empty(shape, kernel_code)
+        result = _empty(shape, out_code)
     cdef int64_t n = cnp.PyArray_SIZE(result)
     cdef C.cg_iter it
     cdef void *dst = cnp.PyArray_DATA(result)
     if n > 0:
-        _fill_iter(&it, result, shape, arrays, _dtype_of_code(kernel_code).itemsize)
+        _fill_iter(&it, result, shape, arrays)
         if n >= NOGIL_MIN_ELEMENTS:
             with nogil:
                 _call_elementwise(fn, k.arity, k.has_param, &it, dst, ptrs, param)
@@ -222,8 +247,8 @@ cdef ndarray _elementwise(_Kernel k, int code, tuple operands, ndarray out=None,
         if result is not out:
             out[...] = result
         return out
-    if kernel_code != code:
-        return _as_code(result, code)
+    if out_code != result_code:
+        return _as_code(result, result_code)
     return result
 
 
@@ -273,12 +298,31 @@ cdef _Kernel K_POW_SCALAR_BWD = _kernel("pow_backward", 2, True, <void *>C.cg_po
 cdef _Kernel K_POW_BWD_BASE = _kernel("pow_backward_self", 3, False, <void *>C.cg_pow_bwd_base_f32, <void *>C.cg_pow_bwd_base_f64, NULL)
 cdef _Kernel K_POW_BWD_EXP = _kernel("pow_backward_exponent", 4, False, <void *>C.cg_pow_bwd_exp_f32, <void *>C.cg_pow_bwd_exp_f64, NULL)
 
-# math ops (_ops_math.pxi); scalar arguments of where/clamp/softplus/norm travel as stride-0 operands
+# comparisons, logic and floating-point classes write bool (predicates); bitwise ops take integers
+# and bools; the bool kernels (_bool_capable) spare masks a round trip through int64
+cdef _Kernel K_EQ = _bool_capable(_predicate_kernel("eq", 2, <void *>C.cg_eq_fwd_f32, <void *>C.cg_eq_fwd_f64, <void *>C.cg_eq_fwd_i64), <void *>C.cg_eq_fwd_u8)
+cdef _Kernel K_NE = _bool_capable(_predicate_kernel("ne", 2, <void *>C.cg_ne_fwd_f32, <void *>C.cg_ne_fwd_f64, <void *>C.cg_ne_fwd_i64), <void *>C.cg_ne_fwd_u8)
+cdef _Kernel K_LT = _bool_capable(_predicate_kernel("lt", 2, <void *>C.cg_lt_fwd_f32, <void *>C.cg_lt_fwd_f64, <void *>C.cg_lt_fwd_i64), <void *>C.cg_lt_fwd_u8)
+cdef _Kernel K_LE = _bool_capable(_predicate_kernel("le", 2, <void *>C.cg_le_fwd_f32, <void *>C.cg_le_fwd_f64, <void *>C.cg_le_fwd_i64), <void *>C.cg_le_fwd_u8)
+cdef _Kernel K_GT = _bool_capable(_predicate_kernel("gt", 2, <void *>C.cg_gt_fwd_f32, <void *>C.cg_gt_fwd_f64, <void *>C.cg_gt_fwd_i64), <void *>C.cg_gt_fwd_u8)
+cdef _Kernel K_GE = _bool_capable(_predicate_kernel("ge", 2, <void *>C.cg_ge_fwd_f32, <void *>C.cg_ge_fwd_f64, <void *>C.cg_ge_fwd_i64), <void *>C.cg_ge_fwd_u8)
+cdef _Kernel K_LOGICAL_AND = _bool_capable(_predicate_kernel("logical_and", 2, <void *>C.cg_logical_and_fwd_f32, <void *>C.cg_logical_and_fwd_f64, <void *>C.cg_logical_and_fwd_i64), <void *>C.cg_logical_and_fwd_u8)
+cdef _Kernel K_LOGICAL_OR = _bool_capable(_predicate_kernel("logical_or", 2, <void *>C.cg_logical_or_fwd_f32, <void *>C.cg_logical_or_fwd_f64, <void *>C.cg_logical_or_fwd_i64), <void *>C.cg_logical_or_fwd_u8)
+cdef _Kernel K_LOGICAL_XOR = _bool_capable(_predicate_kernel("logical_xor", 2, <void *>C.cg_logical_xor_fwd_f32, <void *>C.cg_logical_xor_fwd_f64, <void *>C.cg_logical_xor_fwd_i64), <void *>C.cg_logical_xor_fwd_u8)
+cdef _Kernel K_LOGICAL_NOT = _bool_capable(_predicate_kernel("logical_not", 1, <void *>C.cg_logical_not_fwd_f32, <void *>C.cg_logical_not_fwd_f64, <void *>C.cg_logical_not_fwd_i64), <void *>C.cg_logical_not_fwd_u8)
+cdef _Kernel K_ISNAN = _predicate_kernel("isnan", 1, <void *>C.cg_isnan_fwd_f32, <void *>C.cg_isnan_fwd_f64, NULL)
+cdef _Kernel K_ISINF = _predicate_kernel("isinf", 1, <void *>C.cg_isinf_fwd_f32, <void *>C.cg_isinf_fwd_f64, NULL)
+cdef _Kernel K_ISFINITE = _predicate_kernel("isfinite", 1, <void *>C.cg_isfinite_fwd_f32, <void *>C.cg_isfinite_fwd_f64, NULL)
+cdef _Kernel K_BITWISE_AND = _bool_capable(_kernel("bitwise_and", 2, False, NULL, NULL, <void *>C.cg_bitwise_and_fwd_i64), <void *>C.cg_bitwise_and_fwd_u8)
+cdef _Kernel K_BITWISE_OR = _bool_capable(_kernel("bitwise_or", 2, False, NULL, NULL, <void *>C.cg_bitwise_or_fwd_i64), <void *>C.cg_bitwise_or_fwd_u8)
+cdef _Kernel K_BITWISE_XOR = _bool_capable(_kernel("bitwise_xor", 2, False, NULL, NULL, <void *>C.cg_bitwise_xor_fwd_i64), <void *>C.cg_bitwise_xor_fwd_u8)
+cdef _Kernel K_BITWISE_NOT = _kernel("bitwise_not", 1, False, NULL, NULL, <void *>C.cg_bitwise_not_fwd_i64)
+
+# math ops (_ops_math.pxi); scalar arguments of where/clamp/softplus travel as stride-0 operands
 cdef _Kernel K_WHERE = _kernel("where", 3, False, <void *>C.cg_where_fwd_f32, <void *>C.cg_where_fwd_f64, <void *>C.cg_where_fwd_i64)
 cdef _Kernel K_MAXIMUM = _kernel("maximum", 2, False, <void *>C.cg_maximum_fwd_f32, <void *>C.cg_maximum_fwd_f64, <void *>C.cg_maximum_fwd_i64)
 cdef _Kernel K_MINIMUM = _kernel("minimum", 2, False, <void *>C.cg_minimum_fwd_f32, <void *>C.cg_minimum_fwd_f64, <void *>C.cg_minimum_fwd_i64)
 cdef _Kernel K_CLAMP = _kernel("clamp", 3, False, <void *>C.cg_clamp_fwd_f32, <void *>C.cg_clamp_fwd_f64, <void *>C.cg_clamp_fwd_i64)
-cdef _Kernel K_NONZERO_MASK = _kernel("nonzero_mask", 1, False, <void *>C.cg_nonzero_mask_f32, <void *>C.cg_nonzero_mask_f64, NULL)
 cdef _Kernel K_NORM_INF_MASK = _kernel("norm_inf_mask", 2, False, <void *>C.cg_norm_inf_mask_f32, <void *>C.cg_norm_inf_mask_f64, NULL)
 cdef _Kernel K_SIGN = _kernel("sign", 1, False, <void *>C.cg_sign_fwd_f32, <void *>C.cg_sign_fwd_f64, <void *>C.cg_sign_fwd_i64)
 cdef _Kernel K_FLOOR = _kernel("floor", 1, False, <void *>C.cg_floor_fwd_f32, <void *>C.cg_floor_fwd_f64, <void *>C.cg_identity_fwd_i64)
@@ -308,8 +352,6 @@ cdef _Kernel K_SILU_BWD = _kernel("silu_backward", 2, False, <void *>C.cg_silu_b
 cdef _Kernel K_LEAKY_RELU_BWD = _kernel("leaky_relu_backward", 2, True, <void *>C.cg_leaky_relu_bwd_f32, <void *>C.cg_leaky_relu_bwd_f64, NULL)
 cdef _Kernel K_ELU_BWD = _kernel("elu_backward", 2, True, <void *>C.cg_elu_bwd_f32, <void *>C.cg_elu_bwd_f64, NULL)
 cdef _Kernel K_SOFTPLUS_BWD = _kernel("softplus_backward", 4, False, <void *>C.cg_softplus_bwd_f32, <void *>C.cg_softplus_bwd_f64, NULL)
-cdef _Kernel K_VAR_DEGENERATE_BWD = _kernel("var_backward", 3, False, <void *>C.cg_var_degenerate_bwd_f32, <void *>C.cg_var_degenerate_bwd_f64, NULL)
-cdef _Kernel K_NORM_BWD = _kernel("norm_backward", 4, False, <void *>C.cg_norm_bwd_f32, <void *>C.cg_norm_bwd_f64, NULL)
 
 
 # ---- reductions over (outer, r, inner) views of a contiguous array ----
@@ -508,3 +550,132 @@ cdef ndarray _matmul(ndarray a, ndarray b, tuple out_shape, int code):
                               <const int64_t *>(pb + off_b), rsb, csb,
                               <int64_t *>(pc + i * out_step), N, 1)
     return out
+
+
+cdef ndarray _linear_forward(ndarray x, ndarray weight, ndarray bias, int code):
+    """x @ weight.T + bias for a 2-D x (M, K) and weight (N, K): the output starts as the bias
+    rows and the product is accumulated onto it (beta = 1), so the bias costs no separate pass
+    over the output. weight is read transposed through its strides (no copy)."""
+    cdef int itemsize = _dtype_of_code(code).itemsize
+    cdef int64_t M = cnp.PyArray_DIM(x, 0), K = cnp.PyArray_DIM(x, 1), N = cnp.PyArray_DIM(weight, 0)
+    cdef ndarray out = _empty((M, N), code)
+    cdef double beta = 0.0
+    if bias is not None:
+        out[...] = bias
+        beta = 1.0
+    cdef int64_t rsa = cnp.PyArray_STRIDE(x, 0) // itemsize, csa = cnp.PyArray_STRIDE(x, 1) // itemsize
+    # B = weight.T: B[k, n] = weight[n, k]
+    cdef int64_t rsb = cnp.PyArray_STRIDE(weight, 1) // itemsize, csb = cnp.PyArray_STRIDE(weight, 0) // itemsize
+    cdef void *pa = cnp.PyArray_DATA(x)
+    cdef void *pb = cnp.PyArray_DATA(weight)
+    cdef void *pc = cnp.PyArray_DATA(out)
+    if M * N == 0:
+        return out
+    with nogil:
+        if code == FLOAT32:
+            C.cg_gemm_f32(M, N, K, 1.0, <const float *>pa, rsa, csa, <const float *>pb, rsb, csb,
+                          <float>beta, <float *>pc, N, 1)
+        else:
+            C.cg_gemm_f64(M, N, K, 1.0, <const double *>pa, rsa, csa, <const double *>pb, rsb, csb,
+                          beta, <double *>pc, N, 1)
+    return out
+
+# ---- any / all, sorting along a dim, unique ----
+
+
+cdef ndarray _bool_reduce(ndarray truth, tuple dims, bint is_all):
+    """any (or all, with is_all) of a bool array over dims (sorted, distinct, at least one), the
+    reduced dims removed. One (outer, r, inner) kernel call: reduced dims that are not one run of
+    adjacent dims are first moved to the end (a copy)."""
+    cdef tuple shape = _shape(truth)
+    cdef Py_ssize_t ndim = len(shape), first, last
+    cdef tuple kept = tuple([d for d in range(ndim) if d not in dims])
+    cdef ndarray out = _empty(tuple([shape[d] for d in kept]), BOOL)
+    if dims[len(dims) - 1] - dims[0] + 1 == len(dims):
+        first, last = dims[0], dims[len(dims) - 1] + 1
+        truth = <ndarray>cnp.PyArray_GETCONTIGUOUS(truth)
+    else:
+        first, last = len(kept), ndim
+        truth = <ndarray>cnp.PyArray_GETCONTIGUOUS(truth.transpose(kept + dims))
+        shape = _shape(truth)
+    cdef int64_t outer = _prod(shape, 0, first), r = _prod(shape, first, last), inner = _prod(shape, last, ndim)
+    cdef const uint8_t *src = <const uint8_t *>cnp.PyArray_DATA(truth)
+    cdef uint8_t *dst = <uint8_t *>cnp.PyArray_DATA(out)
+    if outer * inner > 0:
+        with nogil:
+            if is_all:
+                C.cg_all_u8(src, dst, outer, r, inner)
+            else:
+                C.cg_any_u8(src, dst, outer, r, inner)
+    return out
+
+
+cdef tuple _sort_dim(ndarray x, int dim, int64_t k, bint descending):
+    """(values, int64 indices): the first k elements of x sorted along dim (stable; NaN greatest),
+    where both have k elements along dim. x is float32, float64 or int64, of at least one dim."""
+    x = <ndarray>cnp.PyArray_GETCONTIGUOUS(x)
+    cdef tuple shape = _shape(x)
+    cdef int code = _code_of_typenum(cnp.PyArray_TYPE(x))
+    cdef int64_t outer = _prod(shape, 0, dim), r = shape[dim], inner = _prod(shape, dim + 1, len(shape))
+    cdef tuple out_shape = shape[:dim] + (k,) + shape[dim + 1:]
+    cdef ndarray values = _empty(out_shape, code), indices = _empty(out_shape, INT64)
+    if outer * inner * k == 0:
+        return values, indices
+    cdef ndarray scratch_values = _empty((2 * r,), code), scratch_indices = _empty((2 * r,), INT64)
+    cdef void *src = cnp.PyArray_DATA(x)
+    cdef void *vals = cnp.PyArray_DATA(values)
+    cdef int64_t *idx = <int64_t *>cnp.PyArray_DATA(indices)
+    cdef void *sv = cnp.PyArray_DATA(scratch_values)
+    cdef int64_t *si = <int64_t *>cnp.PyArray_DATA(scratch_indices)
+    with nogil:
+        if code == FLOAT32:
+            C.cg_sort_f32(<const float *>src, <float *>vals, idx, outer, r, inner, k, descending, <float *>sv, si)
+        elif code == FLOAT64:
+            C.cg_sort_f64(<const double *>src, <double *>vals, idx, outer, r, inner, k, descending, <double *>sv, si)
+        else:
+            C.cg_sort_i64(<const int64_t *>src, <int64_t *>vals, idx, outer, r, inner, k, descending, <int64_t *>sv, si)
+    return values, indices
+
+
+cdef ndarray _select_backward(ndarray gy, ndarray indices, tuple in_shape, int dim):
+    """The gradient of k elements selected along dim (sort, topk): zeros of in_shape, with gy
+    added at the selected indices. gy and indices have k elements along dim."""
+    gy = <ndarray>cnp.PyArray_GETCONTIGUOUS(gy)
+    indices = <ndarray>cnp.PyArray_GETCONTIGUOUS(indices)
+    cdef int code = _code_of_typenum(cnp.PyArray_TYPE(gy))
+    cdef int64_t outer = _prod(in_shape, 0, dim), r = in_shape[dim], inner = _prod(in_shape, dim + 1, len(in_shape))
+    cdef int64_t k = cnp.PyArray_DIM(gy, dim)
+    cdef ndarray gx = _empty(in_shape, code)
+    cdef void *g = cnp.PyArray_DATA(gy)
+    cdef const int64_t *idx = <const int64_t *>cnp.PyArray_DATA(indices)
+    cdef void *dst = cnp.PyArray_DATA(gx)
+    if outer * r * inner > 0:
+        with nogil:
+            if code == FLOAT32:
+                C.cg_select_bwd_f32(<const float *>g, idx, <float *>dst, outer, k, r, inner)
+            else:
+                C.cg_select_bwd_f64(<const double *>g, idx, <double *>dst, outer, k, r, inner)
+    return gx
+
+
+cdef tuple _unique_sorted(ndarray values, ndarray order, bint want_inverse, bint want_counts):
+    """(distinct values, inverse or None, counts or None) of a 1-d ascending array `values`
+    whose element j came from position order[j] of the input."""
+    cdef int code = _code_of_typenum(cnp.PyArray_TYPE(values))
+    cdef int64_t n = cnp.PyArray_SIZE(values), n_unique = 0
+    cdef ndarray distinct = _empty((n,), code)
+    cdef ndarray inverse = _empty((n,), INT64) if want_inverse else None
+    cdef ndarray counts = _empty((n,), INT64) if want_counts else None
+    cdef const void *src = cnp.PyArray_DATA(values)
+    cdef const int64_t *pos = <const int64_t *>cnp.PyArray_DATA(order)
+    cdef void *dst = cnp.PyArray_DATA(distinct)
+    cdef int64_t *inv = <int64_t *>cnp.PyArray_DATA(inverse) if want_inverse else NULL
+    cdef int64_t *cnt = <int64_t *>cnp.PyArray_DATA(counts) if want_counts else NULL
+    with nogil:
+        if code == FLOAT32:
+            C.cg_unique_sorted_f32(<const float *>src, pos, n, <float *>dst, inv, cnt, &n_unique)
+        elif code == FLOAT64:
+            C.cg_unique_sorted_f64(<const double *>src, pos, n, <double *>dst, inv, cnt, &n_unique)
+        else:
+            C.cg_unique_sorted_i64(<const int64_t *>src, pos, n, <int64_t *>dst, inv, cnt, &n_unique)
+    return (distinct[:n_unique], inverse, counts[:n_unique] if want_counts else None)

@@ -110,6 +110,49 @@ cdef void _send_gradients(Node node, tuple grads_out, list ready) except *:
             ready.append(child)
 
 
+cdef void _run_tensor_hooks(Node node, list grads) except *:
+    """The register_hook hooks of the tensors whose gradients `grads` are (a leaf's hooks live on
+    the leaf; a non-leaf's are attached to its grad_fn)."""
+    if node._tensor_hooks is not None:
+        for output_nr, hooks in node._tensor_hooks:
+            if grads[output_nr] is not None and hooks:
+                grads[output_nr] = _run_hooks(hooks, grads[output_nr])
+    if isinstance(node, AccumulateGrad):
+        hooks = (<AccumulateGrad>node).variable._hooks
+        if hooks and grads[0] is not None:
+            grads[0] = _run_hooks(hooks, grads[0])
+
+
+# ---- anomaly detection: name the node that first produced NaN in backward ----
+
+cdef bint _anomaly_detection = False
+
+
+def set_detect_anomaly(bint mode):
+    """Turns NaN checking of every backward node's outputs on or off (torch's anomaly mode)."""
+    global _anomaly_detection
+    _anomaly_detection = mode
+
+
+def is_anomaly_enabled():
+    return _anomaly_detection
+
+
+cdef void _check_for_nan(Node node, tuple grads_out) except *:
+    cdef TensorBase g
+    if grads_out is None:
+        return
+    for i in range(len(grads_out)):
+        if grads_out[i] is None:
+            continue
+        g = <TensorBase>grads_out[i]
+        if _category(g._code) == 2 and cnp.PyArray_SIZE(g._data) > 0:
+            # max propagates NaN, so the largest element is NaN exactly when any element is
+            largest, _ = _extreme_dim(g._data.reshape(-1), 0, True)
+            if largest.item() != largest.item():
+                raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+
+
 cdef void _update_retained(Node node, list grads) except *:
     cdef TensorBase t, g
     for output_nr, ref in node._retained:
@@ -153,6 +196,7 @@ cdef list _run_engine(list roots, bint keep_graph, bint create_graph, dict captu
             node_._grad_buffer = None
             grads_out = None
             if grads is not None:
+                _run_tensor_hooks(node_, grads)
                 if node_._retained is not None:
                     _update_retained(node_, grads)
                 if captures is not None and node_ in captures:
@@ -161,6 +205,8 @@ cdef list _run_engine(list roots, bint keep_graph, bint create_graph, dict captu
                 if node_._needed and not (captures is not None and isinstance(node_, AccumulateGrad)):
                     grads_out = node_.apply(grads)
                     grads = None
+                    if _anomaly_detection:
+                        _check_for_nan(node_, grads_out)
             if not keep_graph:
                 node_.release_saved()
             if node_._needed:
@@ -188,7 +234,7 @@ cdef list _make_roots(tuple outputs, object grad_outputs):
     cdef tuple given = (None,) * len(outputs) if grad_outputs is None else (
         (grad_outputs,) if isinstance(grad_outputs, TensorBase) else tuple(grad_outputs))
     if len(given) != len(outputs):
-        raise RuntimeError(f"got {len(given)} tensors and {len(outputs)} gradients")
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(given)} gradients")
     cdef list roots = []
     cdef TensorBase t, g
     for i in range(len(outputs)):

@@ -13,6 +13,7 @@ cdef class Node:
     cdef tuple _input_codes     # per forward input: the dtype code its gradient must have
     cdef int _num_outputs
     cdef list _retained         # [(output_nr, weakref to a tensor that called retain_grad)]
+    cdef list _tensor_hooks     # [(output_nr, the output tensor's hook dict)] (register_hook)
     # engine state, meaningful only during one backward pass (see _engine.pxi)
     cdef long long _pass_id
     cdef int _dependencies
@@ -45,6 +46,59 @@ cdef class Node:
         if self._retained is None:
             self._retained = []
         self._retained.append((output_nr, PyWeakref_NewRef(tensor, None)))
+
+    cdef void _add_tensor_hooks(self, int output_nr, dict hooks):
+        """Runs `hooks` (a tensor's register_hook dict, shared so handles can remove entries) on
+        the gradient of output `output_nr` before this node uses it."""
+        if self._tensor_hooks is None:
+            self._tensor_hooks = []
+        for entry in self._tensor_hooks:
+            if entry[1] is hooks:
+                return
+        self._tensor_hooks.append((output_nr, hooks))
+
+
+cdef class RemovableHandle:
+    """Returned by register_hook and friends: remove() unregisters the hook."""
+    cdef dict _hooks
+    cdef object _key
+
+    def remove(self):
+        if self._hooks is not None:
+            self._hooks.pop(self._key, None)
+            self._hooks = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.remove()
+
+
+cdef long long _hook_counter = 0
+
+
+cdef RemovableHandle _add_hook(dict hooks, object fn):
+    global _hook_counter
+    if not callable(fn):
+        raise TypeError(f"hook must be callable, got {type(fn).__name__}")
+    _hook_counter += 1
+    hooks[_hook_counter] = fn
+    cdef RemovableHandle handle = RemovableHandle.__new__(RemovableHandle)
+    handle._hooks = hooks
+    handle._key = _hook_counter
+    return handle
+
+
+cdef object _run_hooks(dict hooks, object grad):
+    """grad passed through each hook in registration order; a hook may return a replacement."""
+    for fn in list(hooks.values()):
+        result = fn(grad)
+        if result is not None:
+            if not isinstance(result, TensorBase):
+                raise TypeError(f"a tensor hook must return a Tensor or None, got {type(result).__name__}")
+            grad = result
+    return grad
 
 
 cdef inline tuple _edge_to(object operand):
@@ -171,11 +225,14 @@ cdef SavedTensor _save(TensorBase t, bint is_output):
 
 cdef class AccumulateGrad(Node):
     """The sink for a leaf: adds the incoming gradient into leaf.grad."""
-    cdef TensorBase variable
+    cdef readonly TensorBase variable
 
     cdef tuple apply(self, list grads):
         cdef TensorBase incoming = <TensorBase>grads[0]
         _accumulate_into_grad(self.variable, incoming)
+        if self.variable._post_accumulate_hooks:
+            for fn in list(self.variable._post_accumulate_hooks.values()):
+                fn(self.variable)
         return ()
 
 

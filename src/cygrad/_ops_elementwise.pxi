@@ -244,8 +244,14 @@ cdef class PowBackward0(Node):
     cdef double exponent
 
     cdef tuple apply(self, list grads):
-        gy = <TensorBase>grads[0]
-        return (_fused_backward(K_POW_SCALAR_BWD, gy._code, (self.x.unpack(self), gy), self.exponent),)
+        cdef TensorBase gy = <TensorBase>grads[0]
+        cdef TensorBase x = self.x.unpack(self)
+        if cg_grad_enabled and (x._requires_grad or gy._requires_grad):
+            # create_graph: the same formula from ops, so it can be differentiated again
+            if self.exponent == 0:
+                return (_mul(gy, 0.0),)
+            return (_mul(_mul(gy, self.exponent), _pow_scalar(x, self.exponent - 1, x._code)),)
+        return (_fused_backward(K_POW_SCALAR_BWD, gy._code, (x, gy), self.exponent),)
 
     cdef void release_saved(self):
         self.x.release()
@@ -267,6 +273,11 @@ cdef class _UnaryOp:
         """gx from the saved tensor and gy."""
         raise NotImplementedError
 
+    cdef object saved_derivative(self, TensorBase saved, TensorBase gy, TensorBase ggx):
+        """For double backward of a fused derivative: d(derivative(saved, gy))/d(saved) applied
+        to ggx. None means zero (the derivative does not depend on saved)."""
+        return None
+
 
 cdef _UnaryOp _unary_op(type cls, str node_name, _Kernel kernel, bint floating, int saves):
     cdef _UnaryOp op = cls.__new__(cls)
@@ -286,7 +297,7 @@ cdef class _Neg(_UnaryOp):
 cdef class _Abs(_UnaryOp):
     cdef object derivative(self, TensorBase x, TensorBase gy):
         """dx = sign(x) dy"""
-        return _fused_backward(K_ABS_BWD, gy._code, (x, gy))
+        return _unary_backward(self, K_ABS_BWD, x, gy)
 
 
 cdef class _Exp(_UnaryOp):
@@ -304,37 +315,57 @@ cdef class _Log(_UnaryOp):
 cdef class _Sqrt(_UnaryOp):
     cdef object derivative(self, TensorBase y, TensorBase gy):
         """dx = dy / (2 y)"""
-        return _fused_backward(K_SQRT_BWD, gy._code, (y, gy))
+        return _unary_backward(self, K_SQRT_BWD, y, gy)
+
+    cdef object saved_derivative(self, TensorBase y, TensorBase gy, TensorBase ggx):
+        """d(dy / 2y)/dy = -dy / (2 y^2)"""
+        return _unary(U_NEG, _div(_mul(gy, ggx), _mul(_mul(y, y), 2.0)))
 
 
 cdef class _Sin(_UnaryOp):
     cdef object derivative(self, TensorBase x, TensorBase gy):
         """dx = cos(x) dy"""
-        return _fused_backward(K_SIN_BWD, gy._code, (x, gy))
+        return _unary_backward(self, K_SIN_BWD, x, gy)
+
+    cdef object saved_derivative(self, TensorBase x, TensorBase gy, TensorBase ggx):
+        """d(cos(x) dy)/dx = -sin(x) dy"""
+        return _unary(U_NEG, _mul(_mul(gy, ggx), _unary(U_SIN, x)))
 
 
 cdef class _Cos(_UnaryOp):
     cdef object derivative(self, TensorBase x, TensorBase gy):
         """dx = -sin(x) dy"""
-        return _fused_backward(K_COS_BWD, gy._code, (x, gy))
+        return _unary_backward(self, K_COS_BWD, x, gy)
+
+    cdef object saved_derivative(self, TensorBase x, TensorBase gy, TensorBase ggx):
+        """d(-sin(x) dy)/dx = -cos(x) dy"""
+        return _unary(U_NEG, _mul(_mul(gy, ggx), _unary(U_COS, x)))
 
 
 cdef class _Relu(_UnaryOp):
     cdef object derivative(self, TensorBase y, TensorBase gy):
         """dx = dy (y > 0)"""
-        return _fused_backward(K_RELU_BWD, gy._code, (y, gy))
+        return _unary_backward(self, K_RELU_BWD, y, gy)
 
 
 cdef class _Sigmoid(_UnaryOp):
     cdef object derivative(self, TensorBase y, TensorBase gy):
         """dx = y (1 - y) dy"""
-        return _fused_backward(K_SIGMOID_BWD, gy._code, (y, gy))
+        return _unary_backward(self, K_SIGMOID_BWD, y, gy)
+
+    cdef object saved_derivative(self, TensorBase y, TensorBase gy, TensorBase ggx):
+        """d(y (1 - y) dy)/dy = (1 - 2y) dy"""
+        return _mul(_mul(gy, ggx), _sub(1.0, _mul(y, 2.0)))
 
 
 cdef class _Tanh(_UnaryOp):
     cdef object derivative(self, TensorBase y, TensorBase gy):
         """dx = (1 - y^2) dy"""
-        return _fused_backward(K_TANH_BWD, gy._code, (y, gy))
+        return _unary_backward(self, K_TANH_BWD, y, gy)
+
+    cdef object saved_derivative(self, TensorBase y, TensorBase gy, TensorBase ggx):
+        """d((1 - y^2) dy)/dy = -2 y dy"""
+        return _mul(_mul(gy, ggx), _mul(y, -2.0))
 
 
 cdef _UnaryOp U_NEG = _unary_op(_Neg, "NegBackward0", K_NEG, False, SAVES_NOTHING)
@@ -385,6 +416,40 @@ cdef class UnaryBackward(Node):
     cdef void release_saved(self):
         if self.saved is not None:
             self.saved.release()
+
+
+cdef object _unary_backward(_UnaryOp op, _Kernel kernel, TensorBase saved, TensorBase gy):
+    """gx = op's derivative by its fused kernel. When a graph is being recorded (create_graph),
+    gx gets a node whose own backward is written with ops, so higher derivatives work too."""
+    cdef TensorBase gx = _wrap(_elementwise(kernel, gy._code, (saved._data, gy._data)), gy._code)
+    cdef UnaryDoubleBackward node
+    if _records(saved) or _records(gy):
+        node = UnaryDoubleBackward.__new__(UnaryDoubleBackward)
+        node.op = op
+        node.saved = _save(saved, False)
+        node.gy = _save(gy, False)
+        _connect2(node, saved, gy, gx)
+    return gx
+
+
+cdef class UnaryDoubleBackward(Node):
+    """d gx = saved_derivative(saved, gy) d(saved) + derivative(saved, d(gy))   (gx is linear in gy)"""
+    cdef _UnaryOp op
+    cdef SavedTensor saved, gy
+
+    def name(self):
+        return self.op.node_name.replace("Backward0", "BackwardBackward0")
+
+    cdef tuple apply(self, list grads):
+        cdef TensorBase ggx = <TensorBase>grads[0]
+        cdef TensorBase saved = self.saved.unpack(self)
+        d_saved = self.op.saved_derivative(saved, self.gy.unpack(self), ggx) if self._next_edges[0][0] is not None else None
+        d_gy = self.op.derivative(saved, ggx) if self._next_edges[1][0] is not None else None
+        return (d_saved, d_gy)
+
+    cdef void release_saved(self):
+        self.saved.release()
+        self.gy.release()
 
 
 # ---- dtype conversion ----

@@ -97,3 +97,76 @@ def bmm(input, mat2):
                            f"[{_shape(a._data)[0]}, {_shape(a._data)[2]}] but got: [{_shape(b._data)[0]}, {_shape(b._data)[1]}].")
     _check_matmul_dtypes(a, b)
     return _matmul_nd(a, b)
+
+
+# ---- linear: x @ W.T + b with the bias added inside the product (nn.Linear's path) ----
+
+cdef object _linear_op(TensorBase x, TensorBase weight, object bias):
+    if x._code != weight._code:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{_SCALAR_TYPE_NAMES[x._code]} and {_SCALAR_TYPE_NAMES[weight._code]}")
+    if _category(x._code) != 2:
+        raise RuntimeError(f'"addmm_impl_cpu_" not implemented for \'{_SCALAR_TYPE_NAMES[x._code]}\'')
+    if weight._data.ndim != 2 or x._data.ndim == 0:
+        return _add(_matmul_op(x, _transpose_op(weight, 0, -1)), bias, 1) if bias is not None \
+            else _matmul_op(x, _transpose_op(weight, 0, -1))
+    cdef tuple shape = _shape(x._data)
+    cdef int64_t in_features = weight._data.shape[1], out_features = weight._data.shape[0]
+    if shape[len(shape) - 1] != in_features:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({_prod(shape, 0, len(shape) - 1)}x{shape[len(shape) - 1]} "
+            f"and {in_features}x{out_features})")
+    cdef TensorBase b = None
+    if bias is not None:
+        b = <TensorBase>bias
+        if _shape(b._data) != (out_features,) or b._code != x._code:
+            return _add(_matmul_op(x, _transpose_op(weight, 0, 1)), bias, 1)
+    cdef ndarray rows = x._data.reshape(-1, in_features)
+    cdef ndarray out = _linear_forward(rows, weight._data, None if b is None else b._data, x._code)
+    cdef TensorBase result = _wrap(<ndarray>out.reshape(shape[:len(shape) - 1] + (out_features,)), x._code)
+    cdef LinearBackward node
+    if _records(x) or _records(weight) or _records(b):
+        node = LinearBackward.__new__(LinearBackward)
+        node.x = _save(x, False) if _needs_grad(weight) else None
+        node.weight = _save(weight, False) if _needs_grad(x) else None
+        node._next_edges = (_edge_to(x), _edge_to(weight), _edge_to(b))
+        node._input_shapes = (shape, _shape(weight._data), _shape_of(b))
+        node._input_codes = (x._code, weight._code, _code_of(b))
+        node._num_outputs = 1
+        result._grad_fn = node
+        result._requires_grad = True
+    return result
+
+
+cdef class LinearBackward(Node):
+    """d(x W^T + b) = dy W dx + dy^T x dW + sum_rows(dy) db   (rows: every dim but the last)"""
+    cdef SavedTensor x, weight
+
+    def name(self):
+        return "AddmmBackward0" if len(self._input_shapes[0]) == 2 and self._next_edges[2][0] is not None else "LinearBackward0"
+
+    cdef tuple apply(self, list grads):
+        cdef TensorBase gy = <TensorBase>grads[0]
+        cdef int64_t out_features = self._input_shapes[1][0], in_features = self._input_shapes[1][1]
+        cdef TensorBase rows_gy = _reshape_op(gy, (_prod(_shape(gy._data), 0, gy._data.ndim - 1), out_features))
+        gx = gw = gb = None
+        if self.weight is not None:
+            gx = _reshape_op(_matmul_nd(rows_gy, self.weight.unpack(self)), self._input_shapes[0])
+        if self.x is not None:
+            x = self.x.unpack(self)
+            rows_x = _reshape_op(x, (_prod(_shape(x._data), 0, x._data.ndim - 1), in_features))
+            gw = _matmul_nd(_transpose_op(rows_gy, 0, 1), rows_x)
+        if self._next_edges[2][0] is not None:
+            gb = _sum_op(rows_gy, (0,), False, NO_DTYPE)
+        return (gx, gw, gb)
+
+    cdef void release_saved(self):
+        if self.x is not None:
+            self.x.release()
+        if self.weight is not None:
+            self.weight.release()
+
+
+def linear(input, weight, bias=None):
+    """torch.nn.functional.linear: input @ weight.T + bias."""
+    return _linear_op(input, weight, bias)

@@ -3,11 +3,13 @@
 # softplus, leaky_relu, elu), the reductions prod, var/std, logsumexp, norm, the scan cumsum, and
 # outer and einsum (composed of existing ops, so their gradients come from those ops).
 #
-# Backward formulas are torch's (derivatives.yaml, FunctionsManual.cpp). Where they are cheap to
-# write with ops they are, so create_graph=True can differentiate them again (where, erf, log1p,
-# expm1, rsqrt, reciprocal, var/std, logsumexp, cumsum, prod without zeros, norm for p = 1, 2, inf).
-# Where torch's formula is a select with edge cases (maximum's ties, clamp's bounds, the activations)
-# the backward is one fused kernel, and create_graph raises NotImplementedError naming it, as relu's.
+# Backward formulas are torch's (derivatives.yaml, FunctionsManual.cpp), written with ops where
+# that is cheap, so create_graph=True differentiates them again. Where torch's formula is a select
+# with edge cases (maximum's ties, clamp's bounds) or an activation's derivative, the backward is
+# one fused kernel whose result gets a node of its own under create_graph: selects are linear in the
+# incoming gradient (SelectGradBackward), activations give their second derivative written with ops
+# (saved_derivative, through _ops_elementwise's UnaryDoubleBackward). Only prod's exact gradient
+# with zeros in the input cannot be differentiated again; it raises NotImplementedError.
 import math as _math
 
 
@@ -31,19 +33,6 @@ cdef Node _connect3(Node node, object a, object b, object c, TensorBase out):
     return node
 
 
-cdef TensorBase _require_tensor(object value, str op_name, str arg_name, int position):
-    if not isinstance(value, TensorBase):
-        raise TypeError(f"{op_name}(): argument '{arg_name}' (position {position}) must be Tensor, "
-                        f"not {type(value).__name__}")
-    return <TensorBase>value
-
-
-cdef TensorBase _nonzero_mask(TensorBase t):
-    """A bool tensor, True where t != 0 (NaN included): a constant of the graph, for where()."""
-    cdef ndarray mask = _elementwise(K_NONZERO_MASK, t._code, (t._data,))
-    return _wrap(<ndarray>mask.astype(np.bool_), BOOL)
-
-
 cdef TensorBase _zeros_like_grad(TensorBase gy, tuple shape):
     return _wrap(_zeros(shape, gy._code), gy._code)
 
@@ -56,6 +45,43 @@ cdef void _refuse_double_backward(str node_name, tuple tensors) except *:
             if isinstance(t, TensorBase) and (<TensorBase>t)._requires_grad:
                 raise NotImplementedError(f"the derivative of {node_name}'s backward is not implemented, "
                                           "so create_graph=True cannot differentiate through it yet")
+
+
+cdef TensorBase _select_grad(str node_name, _Kernel k, tuple operands):
+    """gx = k(operands...), the last operand being the incoming gradient gy: k is linear in gy and
+    piecewise constant in the others (a select: maximum's ties, clamp's bounds). Under create_graph
+    gx gets a node whose backward is k applied to the new gradient, so every higher derivative
+    works (zero through the other operands, as torch's masks give)."""
+    cdef TensorBase gy = <TensorBase>operands[len(operands) - 1]
+    cdef TensorBase gx = _wrap(_elementwise(k, gy._code, tuple([_data_or_number(o) for o in operands])),
+                               gy._code)
+    cdef SelectGradBackward node
+    if _records(gy):
+        node = SelectGradBackward.__new__(SelectGradBackward)
+        node.node_name = node_name
+        node.kernel = k
+        node.operands = tuple([_save_operand(o, True) for o in operands[:len(operands) - 1]])
+        _connect1(node, gy, gx)
+    return gx
+
+
+cdef class SelectGradBackward(Node):
+    """d k(a..., dy) = k(a..., d(dy))   (k selects or scales dy by masks of a...)"""
+    cdef str node_name
+    cdef _Kernel kernel
+    cdef tuple operands
+
+    def name(self):
+        return self.node_name
+
+    cdef tuple apply(self, list grads):
+        cdef list operands = [_unpack_or_number(o, self) for o in self.operands]
+        operands.append(grads[0])
+        return (_select_grad(self.node_name, self.kernel, tuple(operands)),)
+
+    cdef void release_saved(self):
+        for saved in self.operands:
+            _release(saved)
 
 
 # ---- where ----
@@ -108,7 +134,7 @@ cdef tuple _nonzero_indices(TensorBase x):
 
 cdef object _extremum_op(object a, object b, bint is_max):
     cdef str name = "maximum" if is_max else "minimum"
-    cdef TensorBase x = _require_tensor(a, name, "input", 1), y = _require_tensor(b, name, "other", 2)
+    cdef TensorBase x = _tensor_arg(name, a, "input", 1), y = _tensor_arg(name, b, "other", 2)
     cdef int code = _result_code(x, y)
     cdef TensorBase out = _binary_kernel(K_MAXIMUM if is_max else K_MINIMUM, x, y, code)
     cdef ExtremumBackward node
@@ -130,12 +156,13 @@ cdef class ExtremumBackward(Node):
         return "MaximumBackward0" if self.is_max else "MinimumBackward0"
 
     cdef tuple apply(self, list grads):
-        cdef TensorBase gy = <TensorBase>grads[0]
+        gy = grads[0]
         cdef _Kernel k = K_MAXIMUM_BWD if self.is_max else K_MINIMUM_BWD
+        cdef str name = "MaximumBackwardBackward0" if self.is_max else "MinimumBackwardBackward0"
         a = self.a.unpack(self)
         b = self.b.unpack(self)
-        return (_fused_backward(k, gy._code, (a, b, gy)) if self._next_edges[0][0] is not None else None,
-                _fused_backward(k, gy._code, (b, a, gy)) if self._next_edges[1][0] is not None else None)
+        return (_select_grad(name, k, (a, b, gy)) if self._next_edges[0][0] is not None else None,
+                _select_grad(name, k, (b, a, gy)) if self._next_edges[1][0] is not None else None)
 
     cdef void release_saved(self):
         self.a.release()
@@ -187,12 +214,12 @@ cdef class ClampBackward(Node):
         return self.node_name
 
     cdef tuple apply(self, list grads):
-        cdef TensorBase gy = <TensorBase>grads[0]
         cdef tuple operands = (self.x.unpack(self), _unpack_or_number(self.lo, self),
-                               _unpack_or_number(self.hi, self), gy)
-        return (_fused_backward(K_CLAMP_BWD, gy._code, operands) if self._next_edges[0][0] is not None else None,
-                _fused_backward(K_CLAMP_MIN_BWD, gy._code, operands) if self._next_edges[1][0] is not None else None,
-                _fused_backward(K_CLAMP_MAX_BWD, gy._code, operands) if self._next_edges[2][0] is not None else None)
+                               _unpack_or_number(self.hi, self), grads[0])
+        cdef str name = self.node_name.replace("Backward", "BackwardBackward")
+        return (_select_grad(name, K_CLAMP_BWD, operands) if self._next_edges[0][0] is not None else None,
+                _select_grad(name, K_CLAMP_MIN_BWD, operands) if self._next_edges[1][0] is not None else None,
+                _select_grad(name, K_CLAMP_MAX_BWD, operands) if self._next_edges[2][0] is not None else None)
 
     cdef void release_saved(self):
         self.x.release()
@@ -291,7 +318,7 @@ cdef void _record_unary(_UnaryOp op, TensorBase x, TensorBase out) except *:
 
 cdef object _rounding_op(_UnaryOp op, object operand):
     """floor, ceil or round of a tensor: integers are returned as they are (a copy), bool refused."""
-    cdef TensorBase x = _require_tensor(operand, op.kernel.name, "input", 1)
+    cdef TensorBase x = _tensor_arg(op.kernel.name, operand, "input", 1)
     if x._code == BOOL:
         raise NotImplementedError(f'"{op.kernel.name}_vml_cpu" not implemented for \'Bool\'')
     return _unary(op, x)
@@ -301,7 +328,7 @@ cdef object _round_op(object operand, object decimals):
     """round(x, decimals): halves to even, at 10^-decimals"""
     if decimals == 0:
         return _rounding_op(U_ROUND, operand)
-    cdef TensorBase x = _require_tensor(operand, "round", "input", 1)
+    cdef TensorBase x = _tensor_arg("round", operand, "input", 1)
     if _category(x._code) != 2:
         raise NotImplementedError(f'"round_cpu" not implemented for \'{_SCALAR_TYPE_NAMES[x._code]}\'')
     cdef TensorBase out = _wrap(_elementwise(K_ROUND_DECIMALS, x._code, (x._data,), None, decimals), x._code)
@@ -313,7 +340,9 @@ cdef object _round_op(object operand, object decimals):
 
 cdef class _FusedOp(_UnaryOp):
     """A float-only unary op whose forward and backward kernels both take the op's arguments: as
-    extra stride-0 operands (`scalars`) or as the kernels' parameter (`param`)."""
+    extra stride-0 operands (`scalars`) or as the kernels' parameter (`param`). Its derivative is
+    the backward kernel; under create_graph that result gets a UnaryDoubleBackward node, whose
+    backward uses saved_derivative (the second derivative, written with ops, in each subclass)."""
     cdef _Kernel backward_kernel
     cdef str kernel_label     # torch's kernel name, in its error for integer inputs
     cdef tuple scalars
@@ -321,12 +350,73 @@ cdef class _FusedOp(_UnaryOp):
 
     cdef object derivative(self, TensorBase x, TensorBase gy):
         """dx = backward_kernel(x, dy, *scalars; param)"""
-        return _fused_backward(self.backward_kernel, gy._code, (x, gy) + self.scalars, self.param)
+        cdef TensorBase gx = _wrap(_elementwise(self.backward_kernel, gy._code,
+                                                (x._data, gy._data) + self.scalars, None, self.param), gy._code)
+        cdef UnaryDoubleBackward node
+        if _records(x) or _records(gy):
+            node = UnaryDoubleBackward.__new__(UnaryDoubleBackward)
+            node.op = self
+            node.saved = _save(x, False)
+            node.gy = _save(gy, False)
+            _connect2(node, x, gy, gx)
+        return gx
 
 
-cdef _FusedOp _fused_op(str node_name, str kernel_label, _Kernel kernel, _Kernel backward_kernel,
+cdef class _Gelu(_FusedOp):
+    cdef object saved_derivative(self, TensorBase x, TensorBase gy, TensorBase ggx):
+        """d(Phi(x) + x phi(x))/dx = phi(x) (2 - x^2), phi the normal pdf"""
+        pdf = _mul(_unary(U_EXP, _mul(_mul(x, x), -0.5)), _INV_SQRT_2PI)
+        return _mul(_mul(ggx, gy), _mul(pdf, _sub(2.0, _mul(x, x))))
+
+
+cdef class _GeluTanh(_FusedOp):
+    cdef object saved_derivative(self, TensorBase x, TensorBase gy, TensorBase ggx):
+        """with t = tanh(u), u = b (x + k x^3): (1 - t^2) (u' + x (u'' - 2 t u'^2) / 2)"""
+        x_sq = _mul(x, x)
+        t = _unary(U_TANH, _mul(_add(x, _mul(_mul(x_sq, x), _GELU_KAPPA), 1), _GELU_BETA))
+        du = _mul(_add(_mul(x_sq, 3.0 * _GELU_KAPPA), 1.0, 1), _GELU_BETA)      # u'
+        d2u = _mul(x, 6.0 * _GELU_KAPPA * _GELU_BETA)                          # u''
+        inner = _add(du, _mul(_mul(x, 0.5), _sub(d2u, _mul(_mul(t, 2.0), _mul(du, du)))), 1)
+        return _mul(_mul(ggx, gy), _mul(_sub(1.0, _mul(t, t)), inner))
+
+
+cdef class _Silu(_FusedOp):
+    cdef object saved_derivative(self, TensorBase x, TensorBase gy, TensorBase ggx):
+        """d(s (1 + x (1 - s)))/dx = s (1 - s) (2 + x (1 - 2 s)), s = sigmoid(x)"""
+        sig = _unary(U_SIGMOID, x)
+        return _mul(_mul(ggx, gy), _mul(_mul(sig, _sub(1.0, sig)),
+                                        _add(_mul(x, _sub(1.0, _mul(sig, 2.0))), 2.0, 1)))
+
+
+cdef class _Softplus(_FusedOp):
+    cdef object saved_derivative(self, TensorBase x, TensorBase gy, TensorBase ggx):
+        """beta s (1 - s) where beta x < threshold, s = sigmoid(beta x); 0 where it is linear"""
+        beta, threshold = self.scalars
+        bx = _mul(x, beta)
+        sig = _unary(U_SIGMOID, bx)
+        curve = _mul(_mul(_mul(ggx, gy), _mul(_sub(1.0, sig), sig)), beta)
+        return _where_op(_compare(K_LT, bx, threshold), curve, 0)
+
+
+cdef class _LeakyRelu(_FusedOp):
+    pass  # piecewise linear: saved_derivative is None (zero)
+
+
+cdef class _Elu(_FusedOp):
+    cdef object saved_derivative(self, TensorBase x, TensorBase gy, TensorBase ggx):
+        """alpha exp(x) where x <= 0, 0 where x > 0"""
+        curve = _mul(_mul(_mul(ggx, gy), self.param), _unary(U_EXP, x))
+        return _where_op(_compare(K_LE, x, 0), curve, 0)
+
+
+cdef double _INV_SQRT_2PI = 1.0 / _math.sqrt(2.0 * _math.pi)
+cdef double _GELU_BETA = _math.sqrt(2.0 / _math.pi)     # gelu's tanh approximation constants
+cdef double _GELU_KAPPA = 0.044715
+
+
+cdef _FusedOp _fused_op(type cls, str node_name, str kernel_label, _Kernel kernel, _Kernel backward_kernel,
                         tuple scalars=(), double param=0.0):
-    cdef _FusedOp op = _FusedOp.__new__(_FusedOp)
+    cdef _FusedOp op = cls.__new__(cls)
     op.node_name = node_name
     op.kernel = kernel
     op.floating = False
@@ -338,13 +428,13 @@ cdef _FusedOp _fused_op(str node_name, str kernel_label, _Kernel kernel, _Kernel
     return op
 
 
-cdef _FusedOp U_GELU = _fused_op("GeluBackward0", "GeluKernelImpl", K_GELU, K_GELU_BWD)
-cdef _FusedOp U_GELU_TANH = _fused_op("GeluBackward0", "GeluKernelImpl", K_GELU_TANH, K_GELU_TANH_BWD)
-cdef _FusedOp U_SILU = _fused_op("SiluBackward0", "silu_cpu", K_SILU, K_SILU_BWD)
+cdef _FusedOp U_GELU = _fused_op(_Gelu, "GeluBackward0", "GeluKernelImpl", K_GELU, K_GELU_BWD)
+cdef _FusedOp U_GELU_TANH = _fused_op(_GeluTanh, "GeluBackward0", "GeluKernelImpl", K_GELU_TANH, K_GELU_TANH_BWD)
+cdef _FusedOp U_SILU = _fused_op(_Silu, "SiluBackward0", "silu_cpu", K_SILU, K_SILU_BWD)
 
 
 cdef TensorBase _float_input(_FusedOp op, object operand):
-    cdef TensorBase x = _require_tensor(operand, op.kernel.name, "input", 1)
+    cdef TensorBase x = _tensor_arg(op.kernel.name, operand, "input", 1)
     if _category(x._code) != 2:
         raise NotImplementedError(f'"{op.kernel_label}" not implemented for \'{_SCALAR_TYPE_NAMES[x._code]}\'')
     return x
@@ -495,13 +585,13 @@ cdef class VarBackward(Node):
         cdef TensorBase std
         if self.is_std:
             std = self.result.unpack(self)
-            gy = _where_op(_nonzero_mask(std), _div(gy, _mul(std, 2)), 0)
+            gy = _where_op(_compare(K_NE, std, 0), _div(gy, _mul(std, 2)), 0)
         if not self.keepdim:
             gy = _reshape_op(<TensorBase>gy, _kept_shape(self._input_shapes[0], self.dims))
         if self.whole and self.dof <= 0:
             # torch: 2 / dof is inf here; x == mean gives NaN (inf * 0), anything else inf
-            mean = _mean_op(x, None, False, NO_DTYPE)
-            return (_fused_backward(K_VAR_DEGENERATE_BWD, x._code, (x, mean, gy)),)
+            at_mean = _compare(K_EQ, x, _mean_op(x, None, False, NO_DTYPE))
+            return (_mul(gy, _where_op(at_mean, _math.nan, _math.inf)),)
         factor = 2.0 / self.dof if self.dof != 0 else _math.inf
         mean = _mean_op(x, self.dims, True, NO_DTYPE)
         return (_mul(_mul(gy, factor), _sub(x, mean)),)
@@ -598,7 +688,8 @@ cdef object _norm_op(TensorBase x, object p, object dim, bint keepdim):
 
 cdef class NormBackward(Node):
     """d ||x||_p: p = 1: sign(x) dy;  p = 2: dy x / norm (0 where norm == 0);  p = inf: sign(x) dy
-    shared among the elements attaining the norm;  p = 0: 0;  else sgn(x) |x|^(p-1) dy / norm^(p-1)"""
+    shared among the elements attaining the norm;  p = 0: 0;  else sgn(x) |x|^(p-1) dy / norm^(p-1)
+    (torch's norm_backward, every case written with ops)"""
     cdef double p
     cdef tuple dims
     cdef bint keepdim
@@ -620,12 +711,22 @@ cdef class NormBackward(Node):
         if self.p == 1:
             return (_mul(_unary(U_SIGN, x), gy),)
         if self.p == 2:
-            return (_mul(gy, _where_op(_nonzero_mask(norm), _div(x, norm), 0)),)
+            return (_mul(gy, _where_op(_compare(K_NE, norm, 0), _div(x, norm), 0)),)
         if _math.isinf(self.p):
             mask = _wrap(_elementwise(K_NORM_INF_MASK, x._code, (x._data, norm._data)), x._code)
             count = _sum_op(mask, self.dims, True, NO_DTYPE)
             return (_mul(_unary(U_SIGN, x), _mul(_div(gy, count), mask)),)
-        return (_fused_backward(K_NORM_BWD, x._code, (x, norm, gy, self.p)),)
+        # torch's three cases, with its masks (a zero x for p < 1, a zero norm otherwise)
+        abs_x = _unary(U_ABS, x)
+        if self.p < 1:
+            scaled = _mul(_unary(U_SIGN, x), _where_op(_compare(K_EQ, x, 0), 0, _pow(abs_x, self.p - 1)))
+            return (_mul(_mul(scaled, gy), _pow(norm, 1 - self.p)),)
+        if self.p < 2:
+            scaled = _mul(_unary(U_SIGN, x), _pow(abs_x, self.p - 1))
+        else:
+            scaled = _mul(x, _pow(abs_x, self.p - 2))
+        scale = _where_op(_compare(K_EQ, norm, 0), 0, _div(gy, _pow(norm, self.p - 1)))
+        return (_mul(scaled, scale),)
 
     cdef void release_saved(self):
         self.x.release()
@@ -913,7 +1014,7 @@ _MISSING = object()
 
 def where(condition, input=_MISSING, other=_MISSING):
     if input is _MISSING and other is _MISSING:
-        return _nonzero_indices(_require_tensor(condition, "where", "condition", 1))
+        return _nonzero_indices(_tensor_arg("where", condition, "condition", 1))
     if input is _MISSING or other is _MISSING:
         raise TypeError("where() expects a condition and both input and other, or the condition alone")
     return _where_op(condition, input, other)
@@ -925,17 +1026,17 @@ def minimum(input, other):
     return _extremum_op(input, other, False)
 
 def clamp(input, min=None, max=None):
-    return _clamp_op(_require_tensor(input, "clamp", "input", 1), min, max, None)
+    return _clamp_op(_tensor_arg("clamp", input, "input", 1), min, max, None)
 
 def clamp_(input, min=None, max=None):
-    return _clamp_inplace(_require_tensor(input, "clamp_", "input", 1), min, max)
+    return _clamp_inplace(_tensor_arg("clamp_", input, "input", 1), min, max)
 
 def clamp_min(input, min):
-    return _clamp_op(_require_tensor(input, "clamp_min", "input", 1), min, None,
+    return _clamp_op(_tensor_arg("clamp_min", input, "input", 1), min, None,
                      "ClampMinBackward1" if isinstance(min, TensorBase) else "ClampMinBackward0")
 
 def clamp_max(input, max):
-    return _clamp_op(_require_tensor(input, "clamp_max", "input", 1), None, max,
+    return _clamp_op(_tensor_arg("clamp_max", input, "input", 1), None, max,
                      "ClampMaxBackward1" if isinstance(max, TensorBase) else "ClampMaxBackward0")
 
 def erf(input):
@@ -976,45 +1077,45 @@ def silu(input, inplace=False):
     return _fused_unary(U_SILU, input, inplace)
 
 def softplus(input, beta=1.0, threshold=20.0):
-    return _fused_unary(_fused_op("SoftplusBackward0", "softplus_cpu", K_SOFTPLUS, K_SOFTPLUS_BWD,
+    return _fused_unary(_fused_op(_Softplus, "SoftplusBackward0", "softplus_cpu", K_SOFTPLUS, K_SOFTPLUS_BWD,
                                   (float(beta), float(threshold))), input, False)
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return _fused_unary(_fused_op("LeakyReluBackward0", "leaky_relu_cpu", K_LEAKY_RELU, K_LEAKY_RELU_BWD,
+    return _fused_unary(_fused_op(_LeakyRelu, "LeakyReluBackward0", "leaky_relu_cpu", K_LEAKY_RELU, K_LEAKY_RELU_BWD,
                                   (), negative_slope), input, inplace)
 
 def elu(input, alpha=1.0, inplace=False):
-    return _fused_unary(_fused_op("EluBackward0", "elu_cpu", K_ELU, K_ELU_BWD, (), alpha), input, inplace)
+    return _fused_unary(_fused_op(_Elu, "EluBackward0", "elu_cpu", K_ELU, K_ELU_BWD, (), alpha), input, inplace)
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
-    return _prod_op(_require_tensor(input, "prod", "input", 1), dim, keepdim, _optional_code(dtype))
+    return _prod_op(_tensor_arg("prod", input, "input", 1), dim, keepdim, _optional_code(dtype))
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):  # var(x, False): torch's (input, unbiased) form
         dim, unbiased = None, dim
-    return _var_op(_require_tensor(input, "var", "input", 1), dim,
+    return _var_op(_tensor_arg("var", input, "input", 1), dim,
                    _correction_of("var", unbiased, correction), keepdim, False)
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    return _var_op(_require_tensor(input, "std", "input", 1), dim,
+    return _var_op(_tensor_arg("std", input, "input", 1), dim,
                    _correction_of("std", unbiased, correction), keepdim, True)
 
 def logsumexp(input, dim, keepdim=False):
-    return _logsumexp_op(_require_tensor(input, "logsumexp", "input", 1), dim, keepdim)
+    return _logsumexp_op(_tensor_arg("logsumexp", input, "input", 1), dim, keepdim)
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
-    cdef TensorBase x = _require_tensor(input, "norm", "input", 1)
+    cdef TensorBase x = _tensor_arg("norm", input, "input", 1)
     if dtype is not None:
         x = _to_code(x, _optional_code(dtype))
     return _norm_op(x, p, dim, keepdim)
 
 def cumsum(input, dim, *, dtype=None):
-    return _cumsum_op(_require_tensor(input, "cumsum", "input", 1), dim, _optional_code(dtype), False)
+    return _cumsum_op(_tensor_arg("cumsum", input, "input", 1), dim, _optional_code(dtype), False)
 
 def outer(input, vec2):
-    cdef TensorBase a = _require_tensor(input, "outer", "input", 1), b = _require_tensor(vec2, "outer", "vec2", 2)
+    cdef TensorBase a = _tensor_arg("outer", input, "input", 1), b = _tensor_arg("outer", vec2, "vec2", 2)
     for tensor, arg in ((a, "self"), (b, "vec2")):
         if (<TensorBase>tensor)._data.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {arg}, but got {(<TensorBase>tensor)._data.ndim}-D")

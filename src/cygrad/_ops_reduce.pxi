@@ -13,7 +13,9 @@ cdef int _wrap_dim(object dim, int ndim) except -1:
     lo = -ndim if ndim > 0 else -1
     if d < lo or d > hi:
         raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})")
-    return d + ndim if d < 0 else (0 if ndim == 0 else d)
+    if ndim == 0:
+        return 0  # (d + ndim would be -1 for dim=-1: the error value of this function)
+    return d + ndim if d < 0 else d
 
 
 cdef tuple _reduction_dims(object dim, int ndim):
@@ -267,8 +269,13 @@ cdef class SoftmaxBackward(Node):
 
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
-        _check_no_double_backward(self.name(), gy)
-        cdef ndarray y = self.y.unpack(self)._data
+        cdef TensorBase y_tensor = self.y.unpack(self)
+        if cg_grad_enabled:
+            # create_graph: the same formulas from ops, so they can be differentiated again
+            if self.log:
+                return (_sub(gy, _mul(_unary(U_EXP, y_tensor), _sum_op(gy, self.dim, True, NO_DTYPE))),)
+            return (_mul(y_tensor, _sub(gy, _sum_op(_mul(gy, y_tensor), self.dim, True, NO_DTYPE))),)
+        cdef ndarray y = y_tensor._data
         cdef tuple shape = _shape(y)
         if len(shape) == 0:
             y = y.reshape(1)

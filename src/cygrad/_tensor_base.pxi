@@ -48,6 +48,19 @@ def _from_array(ndarray data, bint requires_grad=False):
     return t
 
 
+def _make_subclass(type cls, TensorBase data, bint requires_grad):
+    """An instance of cls (a TensorBase subclass, e.g. nn.Parameter) over data's storage: a new
+    leaf without history, as torch.Tensor._make_subclass."""
+    if not issubclass(cls, TensorBase):
+        raise TypeError(f"{cls.__name__} is not a Tensor subclass")
+    cdef TensorBase t = TensorBase.__new__(cls)
+    t._data = data._data
+    t._code = data._code
+    t._version_counter = data._get_version()
+    t._set_requires_grad(requires_grad)
+    return t
+
+
 cdef class TensorBase:
     cdef ndarray _data
     cdef int _code
@@ -60,6 +73,8 @@ cdef class TensorBase:
     cdef TensorBase _base           # the tensor this one is a view of (None if not a view)
     cdef long long _view_version    # a view's storage version when its history was last valid
     cdef bint _retains_grad
+    cdef dict _hooks                  # register_hook: id -> fn
+    cdef dict _post_accumulate_hooks  # register_post_accumulate_grad_hook: id -> fn
     cdef object __weakref__
 
     # ---- storage and metadata ----
@@ -163,6 +178,27 @@ cdef class TensorBase:
             return
         self._retains_grad = True
         self._grad_fn._retain_output(self._output_nr, self)
+
+    def register_hook(self, hook):
+        """hook(grad) runs when this tensor's gradient is computed and may return a replacement."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = _add_hook(self._hooks, hook)
+        if self._grad_fn is not None:
+            self._grad_fn._add_tensor_hooks(self._output_nr, self._hooks)
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs after this leaf's .grad has been updated by backward."""
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        return _add_hook(self._post_accumulate_hooks, hook)
 
     @property
     def data(self):
@@ -295,6 +331,48 @@ cdef class TensorBase:
 
     def __itruediv__(self, other):
         return _inplace_binary(self, other, K_DIV)
+
+    # ---- comparison and bitwise operators: bool results (integer for & | ^ ~ on integers);
+    # anything that is not a tensor or a number gives NotImplemented, so `t == None` is False.
+    # __hash__ above stays identity-based, as torch's: tensors remain usable as dict keys.
+    def __eq__(self, other):
+        return _compare(K_EQ, self, other) if _is_operand(other) else NotImplemented
+
+    def __ne__(self, other):
+        return _compare(K_NE, self, other) if _is_operand(other) else NotImplemented
+
+    def __lt__(self, other):
+        return _compare(K_LT, self, other) if _is_operand(other) else NotImplemented
+
+    def __le__(self, other):
+        return _compare(K_LE, self, other) if _is_operand(other) else NotImplemented
+
+    def __gt__(self, other):
+        return _compare(K_GT, self, other) if _is_operand(other) else NotImplemented
+
+    def __ge__(self, other):
+        return _compare(K_GE, self, other) if _is_operand(other) else NotImplemented
+
+    def __and__(self, other):
+        return _bitwise(K_BITWISE_AND, self, other) if _is_operand(other) else NotImplemented
+
+    def __rand__(self, other):
+        return _bitwise(K_BITWISE_AND, other, self) if _is_operand(other) else NotImplemented
+
+    def __or__(self, other):
+        return _bitwise(K_BITWISE_OR, self, other) if _is_operand(other) else NotImplemented
+
+    def __ror__(self, other):
+        return _bitwise(K_BITWISE_OR, other, self) if _is_operand(other) else NotImplemented
+
+    def __xor__(self, other):
+        return _bitwise(K_BITWISE_XOR, self, other) if _is_operand(other) else NotImplemented
+
+    def __rxor__(self, other):
+        return _bitwise(K_BITWISE_XOR, other, self) if _is_operand(other) else NotImplemented
+
+    def __invert__(self):
+        return _invert(self)
 
     # ---- elementwise methods ----
     def add(self, other, *, alpha=1):

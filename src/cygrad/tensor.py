@@ -193,6 +193,90 @@ class Tensor(TensorBase):
     def log_softmax(self, dim, dtype=None):
         return _core.log_softmax(self, dim, dtype)
 
+    def eq(self, other):
+        return _core.eq(self, other)
+
+    def ne(self, other):
+        return _core.ne(self, other)
+
+    def lt(self, other):
+        return _core.lt(self, other)
+
+    def le(self, other):
+        return _core.le(self, other)
+
+    def gt(self, other):
+        return _core.gt(self, other)
+
+    def ge(self, other):
+        return _core.ge(self, other)
+
+    def isnan(self):
+        return _core.isnan(self)
+
+    def isinf(self):
+        return _core.isinf(self)
+
+    def isfinite(self):
+        return _core.isfinite(self)
+
+    def logical_and(self, other):
+        return _core.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _core.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _core.logical_xor(self, other)
+
+    def logical_not(self):
+        return _core.logical_not(self)
+
+    def bitwise_and(self, other):
+        return _core.bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return _core.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return _core.bitwise_xor(self, other)
+
+    def bitwise_not(self):
+        return _core.bitwise_not(self)
+
+    def any(self, dim=None, keepdim=False):
+        return _core.any_op(self, dim, keepdim)
+
+    def all(self, dim=None, keepdim=False):
+        return _core.all_op(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return _core.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _core.argmin(self, dim, keepdim)
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        return _core.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        return _core.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _core.topk(self, k, dim, largest, sorted)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return _core.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _core.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _core.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other):
+        return _core.equal(self, other)
+
     def matmul(self, other):
         return _core.matmul(self, other)
 

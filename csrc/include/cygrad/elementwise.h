@@ -107,8 +107,6 @@ CG_TERNARY(cg_clamp_fwd_f32, float);  CG_TERNARY(cg_clamp_fwd_f64, double);  CG_
 CG_QUATERNARY(cg_clamp_bwd_f32, float);     CG_QUATERNARY(cg_clamp_bwd_f64, double);
 CG_QUATERNARY(cg_clamp_min_bwd_f32, float); CG_QUATERNARY(cg_clamp_min_bwd_f64, double);
 CG_QUATERNARY(cg_clamp_max_bwd_f32, float); CG_QUATERNARY(cg_clamp_max_bwd_f64, double);
-/* mask = x != 0 (1 or 0 in the element type) */
-CG_UNARY(cg_nonzero_mask_f32, float); CG_UNARY(cg_nonzero_mask_f64, double);
 /* mask = |x| == norm || isnan(x); inputs (x, norm) */
 CG_BINARY(cg_norm_inf_mask_f32, float); CG_BINARY(cg_norm_inf_mask_f64, double);
 
@@ -143,11 +141,6 @@ CG_BINARY(cg_silu_bwd_f32, float);      CG_BINARY(cg_silu_bwd_f64, double);
 CG_BINARY_PARAM(cg_leaky_relu_bwd_f32, float); CG_BINARY_PARAM(cg_leaky_relu_bwd_f64, double);
 CG_BINARY_PARAM(cg_elu_bwd_f32, float); CG_BINARY_PARAM(cg_elu_bwd_f64, double);
 CG_QUATERNARY(cg_softplus_bwd_f32, float); CG_QUATERNARY(cg_softplus_bwd_f64, double);
-
-/* var's gradient when its degrees of freedom are <= 0: gx = gy * (x == mean ? NaN : inf); inputs (x, mean, gy) */
-CG_TERNARY(cg_var_degenerate_bwd_f32, float); CG_TERNARY(cg_var_degenerate_bwd_f64, double);
-/* d ||x||_p / dx for p not in {0, 1, 2, inf} (torch's masks); inputs (x, norm, gy, p) */
-CG_QUATERNARY(cg_norm_bwd_f32, float); CG_QUATERNARY(cg_norm_bwd_f64, double);
 
 #undef CG_TERNARY
 #undef CG_QUATERNARY

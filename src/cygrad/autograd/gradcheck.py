@@ -6,7 +6,6 @@ storage without bumping version counters, so the graph under test is not disturb
 import numpy as np
 
 from cygrad import _core
-from cygrad.autograd.grad_mode import no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -18,8 +17,8 @@ def _as_tuple(value):
 
 
 def _flat_outputs(fn, inputs):
-    with no_grad():
-        outputs = _as_tuple(fn(*inputs))
+    # grad mode stays on: the function may itself use autograd (gradgradcheck's does)
+    outputs = _as_tuple(fn(*inputs))
     return [np.array(o._array, dtype=np.float64).ravel() for o in outputs
             if isinstance(o, _core.TensorBase) and o.dtype.is_floating_point]
 
@@ -90,3 +89,26 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                     f"Jacobian mismatch for output {k} with respect to input {i},\n"
                     f"numerical:{n}\nanalytical:{a}\n")
     return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True, **_ignored):
+    """Checks second derivatives: gradcheck applied to the function that maps the inputs to
+    func's gradients (with fixed random output gradients), built with create_graph=True."""
+    inputs = _as_tuple(inputs)
+    wrt = [x for x in inputs if isinstance(x, _core.TensorBase) and x.requires_grad]
+    outputs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, _core.TensorBase) and o.requires_grad]
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = [_core._from_array(rng.standard_normal(o.shape).astype(o._array.dtype))
+                        for o in outputs]
+    grad_outputs = _as_tuple(grad_outputs)
+
+    def first_derivatives(*args):
+        outs = [o for o in _as_tuple(func(*args)) if isinstance(o, _core.TensorBase) and o.requires_grad]
+        targets = [x for x in args if isinstance(x, _core.TensorBase) and x.requires_grad]
+        grads = _core.grad(outs, targets, grad_outputs=grad_outputs, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_derivatives, inputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

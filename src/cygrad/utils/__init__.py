@@ -1,0 +1,2 @@
+"""cygrad.utils: data loading (cygrad.utils.data)."""
+from cygrad.utils import data

@@ -1,0 +1,41 @@
+"""The example programs run as written, and print torch's numbers when their import is switched
+to torch (numbers compared to 1e-4 relative: float32 matmuls may round differently)."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
+NUMBER = re.compile(r"-?\d+\.?\d*(?:e[-+]?\d+)?")
+
+
+def run(source):
+    env = dict(os.environ)
+    result = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def numbers_and_words(output):
+    return [float(n) for n in NUMBER.findall(output)], NUMBER.sub("#", output)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_prints_torchs_numbers(path, torch):
+    source = path.read_text()
+    assert "import cygrad as torch" in source
+    ours = run(source)
+    theirs = run(source.replace("import cygrad as torch", "import torch"))
+    our_numbers, our_text = numbers_and_words(ours)
+    their_numbers, their_text = numbers_and_words(theirs)
+    assert our_text == their_text
+    assert our_numbers == pytest.approx(their_numbers, rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_runs_without_torch(path):
+    assert run(path.read_text()).strip()
