@@ -18,7 +18,8 @@ LIBS = load_libraries()
 TOLERANCE = {"tiny-loop": dict(rtol=1e-5, atol=1e-6),
              "chain-1M-fwd": dict(rtol=1e-4, atol=0),
              "chain-1M-fwd-bwd": dict(rtol=1e-4, atol=1e-6),
-             "index-rows-fwd-bwd": dict(rtol=1e-5, atol=1e-5)}
+             "index-rows-fwd-bwd": dict(rtol=1e-5, atol=1e-5),
+             "activations-1M-fwd-bwd": dict(rtol=1e-4, atol=1e-10)}
 
 
 def _params():

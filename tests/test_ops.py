@@ -45,6 +45,33 @@ def _distinct(rng, shape):
 DOMAINS = {"real": _real, "positive": _positive, "nonzero": _nonzero, "distinct": _distinct}
 
 
+def _grid(rng, shape):
+    """Multiples of 0.5 in [-2, 2]: two inputs tie often (maximum's split gradient at a tie is also
+    what central differences measure there)."""
+    return rng.integers(-4, 5, size=shape) * 0.5
+
+
+def _one_zero(rng, shape):
+    a = _nonzero(rng, shape)
+    a.flat[1] = 0.0
+    return a
+
+
+def _two_zeros(rng, shape):
+    """Zeros at flat indices 1 and 2 (the same row of a matrix) and at the last element."""
+    a = _nonzero(rng, shape)
+    a.flat[1] = a.flat[2] = a.flat[-1] = 0.0
+    return a
+
+
+def _huge(rng, shape):
+    """Around +-1000, where exp overflows: logsumexp must shift by the max."""
+    return rng.choice([-1000.0, 1000.0], size=shape) + rng.uniform(-2.0, 2.0, size=shape)
+
+
+DOMAINS.update(grid=_grid, one_zero=_one_zero, two_zeros=_two_zeros, huge=_huge)
+
+
 @dataclass
 class Case:
     name: str
@@ -369,7 +396,111 @@ CASES = [
     C("reused_input", lambda T, x: x * x + x.exp() * x - x / (x.abs() + 1), ((3, 4),), ("nonzero",)),
     C("clone", lambda T, x: x.clone() * 2, ((3, 4),)),
     C("contiguous", lambda T, x: x.t().contiguous() * 2, ((3, 4),)),
+    # ---- math ops (issue 3): where, maximum/minimum, clamp ----
+    C("where", lambda T, x, y: T.where(T.tensor(WHERE_MASK_3x4), x, y), ((3, 4), (3, 4))),
+    C("where_bcast", lambda T, x, y: T.where(T.tensor(WHERE_MASK_3x4[:, :1]), x, y), ((4,), (2, 3, 1))),
+    C("where_scalar", lambda T, x: T.where(T.tensor(WHERE_MASK_3x4), x.exp(), 0.5), ((3, 4),)),
+    C("where_method", lambda T, x, y: x.where(T.tensor(WHERE_MASK_3x4), y.t()), ((3, 4), (4, 3))),
+    C("maximum", lambda T, x, y: T.maximum(x, y), ((3, 4), (3, 4)), ("grid",)),
+    C("maximum_bcast", lambda T, x, y: T.maximum(x, y), ((3, 1), (4,)), ("grid",)),
+    C("minimum", lambda T, x, y: T.minimum(x, y), ((3, 4), (3, 4)), ("grid",)),
+    C("minimum_method", lambda T, x, y: x.t().minimum(y), ((4, 3), (3, 4)), ("grid",)),
+    C("clamp", lambda T, x: T.clamp(x, -0.5, 0.7), ((3, 4),)),
+    C("clamp_min_only", lambda T, x: x.clamp(min=0.1), ((3, 4),)),
+    C("clamp_max_only", lambda T, x: x.clamp(max=-0.2), ((3, 4),)),
+    C("clamp_tensor", lambda T, x, lo, hi: T.clamp(x, lo, hi + 1.5), ((3, 4), (4,), (3, 1))),
+    C("clamp_tensor_crossed", lambda T, x, lo, hi: T.clamp(x, lo, hi), ((3, 4), (3, 4), (3, 4))),
+    C("clamp_min_fn", lambda T, x, lo: T.clamp_min(x, lo), ((3, 4), (3, 4))),
+    C("clamp_max_method", lambda T, x: x.clamp_max(0.3), ((3, 4),)),
+    C("clip", lambda T, x: T.clip(x, -1, 1) * 2, ((3, 4),)),
+    C("clamp_inplace", lambda T, x: (x * 1).clamp_(-0.5, 0.5).exp(), ((3, 4),)),
+    # ---- unary math functions ----
+    C("erf", lambda T, x: T.erf(x), ((3, 4),)),
+    C("erf_method", lambda T, x: x.t().erf(), ((3, 4),)),
+    C("log1p", lambda T, x: x.log1p(), ((3, 4),), ("positive",)),
+    C("expm1", lambda T, x: T.expm1(x), ((3, 4),)),
+    C("rsqrt", lambda T, x: T.rsqrt(x), ((3, 4),), ("positive",)),
+    C("reciprocal", lambda T, x: x.reciprocal(), ((3, 4),), ("nonzero",)),
+    C("sign", lambda T, x: T.sign(x) * x, ((3, 4),), ("nonzero",)),
+    C("floor", lambda T, x: T.floor(x * 3) + x, ((3, 4),)),
+    C("ceil", lambda T, x: x.ceil() * x, ((3, 4),)),
+    C("round", lambda T, x: T.round(x * 3) - x, ((3, 4),)),
+    C("round_decimals", lambda T, x: x.round(decimals=1) * x, ((3, 4),)),
+    C("gelu", lambda T, x: _F(T).gelu(x), ((3, 4),), tol32=LIBM),
+    C("gelu_tanh", lambda T, x: _F(T).gelu(x, approximate="tanh"), ((3, 4),), tol32=LIBM),
+    C("silu", lambda T, x: _F(T).silu(x), ((3, 4),)),
+    C("softplus", lambda T, x: _F(T).softplus(x), ((3, 4),)),
+    C("softplus_threshold", lambda T, x: _F(T).softplus(x, beta=2.0, threshold=1.0), ((3, 4),)),
+    C("leaky_relu", lambda T, x: _F(T).leaky_relu(x), ((3, 4),), ("nonzero",)),
+    C("leaky_relu_slope", lambda T, x: _F(T).leaky_relu(x, 0.2), ((3, 4),), ("nonzero",)),
+    C("elu", lambda T, x: _F(T).elu(x), ((3, 4),), ("nonzero",)),
+    C("elu_alpha", lambda T, x: _F(T).elu(x.t(), alpha=0.5), ((3, 4),), ("nonzero",)),
+    # ---- reductions and scans ----
+    C("prod_all", lambda T, x: x.prod(), ((3, 4),)),
+    C("prod_fn", lambda T, x: T.prod(x, 1), ((3, 4),)),
+    C("prod_dim0_keepdim", lambda T, x: x.prod(0, keepdim=True), ((3, 4),)),
+    C("prod_mid", lambda T, x: x.prod(-2), ((2, 3, 4),)),
+    C("prod_one_zero", lambda T, x: x.prod(), ((3, 4),), ("one_zero",)),
+    C("prod_one_zero_dim", lambda T, x: x.prod(1), ((3, 4),), ("one_zero",)),
+    C("prod_two_zeros", lambda T, x: x.prod(), ((3, 4),), ("two_zeros",)),
+    C("prod_two_zeros_dim", lambda T, x: x.prod(1), ((3, 4),), ("two_zeros",)),
+    C("prod_two_zeros_dim0", lambda T, x: x.prod(0), ((3, 4),), ("two_zeros",)),
+    C("var_all", lambda T, x: x.var(), ((3, 4),)),
+    C("var_dim", lambda T, x: T.var(x, 1), ((3, 4),)),
+    C("var_keepdim", lambda T, x: x.var(0, keepdim=True), ((3, 4),)),
+    C("var_tuple", lambda T, x: x.var((0, 2)), ((2, 3, 4),)),
+    C("var_unbiased_false", lambda T, x: x.var(1, unbiased=False), ((3, 4),)),
+    C("var_correction0", lambda T, x: T.var(x, dim=1, correction=0), ((3, 4),)),
+    C("var_correction2", lambda T, x: x.var(-1, correction=2, keepdim=True), ((2, 3, 5),)),
+    C("std_all", lambda T, x: x.std(), ((3, 4),)),
+    C("std_dim", lambda T, x: T.std(x, 0), ((3, 4),)),
+    C("std_correction0", lambda T, x: x.t().std(dim=1, correction=0, keepdim=True), ((3, 4),)),
+    C("logsumexp", lambda T, x: T.logsumexp(x, 1), ((3, 4),)),
+    C("logsumexp_keepdim", lambda T, x: x.logsumexp(0, keepdim=True), ((3, 4),)),
+    C("logsumexp_tuple", lambda T, x: x.logsumexp((0, 2)), ((2, 3, 4),)),
+    C("logsumexp_huge", lambda T, x: x.logsumexp(-1), ((3, 4),), ("huge",)),
+    C("norm", lambda T, x: x.norm(), ((3, 4),)),
+    C("norm_fn_dim", lambda T, x: T.norm(x, dim=1), ((3, 4),)),
+    C("norm_p1", lambda T, x: x.norm(1), ((3, 4),), ("nonzero",)),
+    C("norm_p1_dim", lambda T, x: x.norm(p=1, dim=0, keepdim=True), ((3, 4),), ("nonzero",)),
+    C("norm_inf", lambda T, x: x.norm(float("inf")), ((3, 4),), ("distinct",)),
+    C("norm_inf_dim", lambda T, x: x.norm(float("inf"), 1), ((3, 4),), ("distinct",)),
+    C("norm_neg_inf", lambda T, x: x.norm(float("-inf"), 1), ((3, 4),), ("distinct",)),
+    C("norm_p3", lambda T, x: x.norm(3, (0, 2)), ((2, 3, 4),), ("nonzero",)),
+    C("norm_p1_5", lambda T, x: x.norm(1.5, -1), ((3, 4),), ("nonzero",)),
+    C("norm_p0_5", lambda T, x: x.norm(0.5), ((3, 4),), ("nonzero",), tol32=LIBM),
+    C("norm_fro_tuple", lambda T, x: T.norm(x, "fro", (0, 1)), ((3, 4),)),
+    C("cumsum", lambda T, x: x.cumsum(1), ((3, 4),)),
+    C("cumsum_fn", lambda T, x: T.cumsum(x, 0), ((3, 4),)),
+    C("cumsum_mid", lambda T, x: x.cumsum(-2), ((2, 3, 4),)),
+    C("cumsum_transposed", lambda T, x: x.t().cumsum(1), ((3, 4),)),
+    C("cumsum_0d", lambda T, x: x.cumsum(0), ((),)),
+    # ---- outer, einsum ----
+    C("outer", lambda T, x, y: T.outer(x, y), ((3,), (4,))),
+    C("outer_method", lambda T, x, y: x.outer(y[::2]), ((3,), (8,))),
+    C("einsum_mm", lambda T, x, y: T.einsum("ij,jk->ik", x, y), ((3, 4), (4, 5))),
+    C("einsum_bmm", lambda T, x, y: T.einsum("bij,bjk->bik", x, y), ((2, 3, 4), (2, 4, 5))),
+    C("einsum_dot", lambda T, x, y: T.einsum("i,i->", x, y), ((5,), (5,))),
+    C("einsum_outer", lambda T, x, y: T.einsum("i,j->ij", x, y), ((3,), (4,))),
+    C("einsum_transpose", lambda T, x: T.einsum("ij->ji", x), ((3, 4),)),
+    C("einsum_diag", lambda T, x: T.einsum("ii->i", x), ((4, 4),)),
+    C("einsum_trace", lambda T, x: T.einsum("ii", x), ((4, 4),)),
+    C("einsum_rowdot", lambda T, x, y: T.einsum("ij,ij->i", x, y), ((3, 4), (3, 4))),
+    C("einsum_batchdot", lambda T, x, y: T.einsum("bi,bi->b", x, y), ((3, 4), (3, 4))),
+    C("einsum_chain", lambda T, x, y, z: T.einsum("ij,jk,kl->il", x, y, z), ((2, 3), (3, 4), (4, 5))),
+    C("einsum_implicit", lambda T, x, y: T.einsum("ij,jk", x, y), ((3, 4), (4, 2))),
+    C("einsum_sum", lambda T, x: T.einsum("ijk->j", x), ((2, 3, 4),)),
+    C("einsum_ellipsis", lambda T, x, y: T.einsum("...ij,...jk->...ik", x, y), ((2, 3, 4), (4, 2))),
+    C("einsum_list", lambda T, x, y: T.einsum("ij,kj->ik", [x.t(), y]), ((4, 3), (2, 4))),
 ]
+
+# where's condition (a fixed mask: comparisons are not part of these tests)
+WHERE_MASK_3x4 = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
+
+
+def _F(T):
+    """T.nn.functional: where the activations live (cygrad has them at the top level as well)."""
+    return T.nn.functional
 
 _names = [c.name for c in CASES]
 assert len(_names) == len(set(_names)), "duplicate case names"

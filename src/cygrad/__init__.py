@@ -26,6 +26,15 @@ from cygrad._core import (
 from cygrad._core import all_op as all
 from cygrad._core import any_op as any
 from cygrad._core import float32, float64, int32, int64, bool_ as bool
+# math ops; gelu, silu, softplus, leaky_relu and elu are torch.nn.functional's (cygrad.nn.functional
+# has them too)
+from cygrad._core import (
+    ceil, clamp, clamp_, clamp_max, clamp_min, cumsum, einsum, elu, erf, expm1, floor, gelu,
+    leaky_relu, log1p, logsumexp, maximum, minimum, norm, outer, prod, reciprocal, rsqrt, sign,
+    silu, softplus, std, var, where,
+)
+from cygrad._core import clamp as clip
+from cygrad._core import round_op as round
 from cygrad.tensor import Tensor, device
 from cygrad.size import Size
 from cygrad.creation import (

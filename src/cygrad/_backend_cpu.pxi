@@ -318,6 +318,41 @@ cdef _Kernel K_BITWISE_OR = _bool_capable(_kernel("bitwise_or", 2, False, NULL, 
 cdef _Kernel K_BITWISE_XOR = _bool_capable(_kernel("bitwise_xor", 2, False, NULL, NULL, <void *>C.cg_bitwise_xor_fwd_i64), <void *>C.cg_bitwise_xor_fwd_u8)
 cdef _Kernel K_BITWISE_NOT = _kernel("bitwise_not", 1, False, NULL, NULL, <void *>C.cg_bitwise_not_fwd_i64)
 
+# math ops (_ops_math.pxi); scalar arguments of where/clamp/softplus travel as stride-0 operands
+cdef _Kernel K_WHERE = _kernel("where", 3, False, <void *>C.cg_where_fwd_f32, <void *>C.cg_where_fwd_f64, <void *>C.cg_where_fwd_i64)
+cdef _Kernel K_MAXIMUM = _kernel("maximum", 2, False, <void *>C.cg_maximum_fwd_f32, <void *>C.cg_maximum_fwd_f64, <void *>C.cg_maximum_fwd_i64)
+cdef _Kernel K_MINIMUM = _kernel("minimum", 2, False, <void *>C.cg_minimum_fwd_f32, <void *>C.cg_minimum_fwd_f64, <void *>C.cg_minimum_fwd_i64)
+cdef _Kernel K_CLAMP = _kernel("clamp", 3, False, <void *>C.cg_clamp_fwd_f32, <void *>C.cg_clamp_fwd_f64, <void *>C.cg_clamp_fwd_i64)
+cdef _Kernel K_NORM_INF_MASK = _kernel("norm_inf_mask", 2, False, <void *>C.cg_norm_inf_mask_f32, <void *>C.cg_norm_inf_mask_f64, NULL)
+cdef _Kernel K_SIGN = _kernel("sign", 1, False, <void *>C.cg_sign_fwd_f32, <void *>C.cg_sign_fwd_f64, <void *>C.cg_sign_fwd_i64)
+cdef _Kernel K_FLOOR = _kernel("floor", 1, False, <void *>C.cg_floor_fwd_f32, <void *>C.cg_floor_fwd_f64, <void *>C.cg_identity_fwd_i64)
+cdef _Kernel K_CEIL = _kernel("ceil", 1, False, <void *>C.cg_ceil_fwd_f32, <void *>C.cg_ceil_fwd_f64, <void *>C.cg_identity_fwd_i64)
+cdef _Kernel K_ROUND = _kernel("round", 1, False, <void *>C.cg_round_fwd_f32, <void *>C.cg_round_fwd_f64, <void *>C.cg_identity_fwd_i64)
+cdef _Kernel K_ROUND_DECIMALS = _kernel("round", 1, True, <void *>C.cg_round_decimals_fwd_f32, <void *>C.cg_round_decimals_fwd_f64, NULL)
+cdef _Kernel K_ERF = _kernel("erf", 1, False, <void *>C.cg_erf_fwd_f32, <void *>C.cg_erf_fwd_f64, NULL)
+cdef _Kernel K_LOG1P = _kernel("log1p", 1, False, <void *>C.cg_log1p_fwd_f32, <void *>C.cg_log1p_fwd_f64, NULL)
+cdef _Kernel K_EXPM1 = _kernel("expm1", 1, False, <void *>C.cg_expm1_fwd_f32, <void *>C.cg_expm1_fwd_f64, NULL)
+cdef _Kernel K_RSQRT = _kernel("rsqrt", 1, False, <void *>C.cg_rsqrt_fwd_f32, <void *>C.cg_rsqrt_fwd_f64, NULL)
+cdef _Kernel K_RECIPROCAL = _kernel("reciprocal", 1, False, <void *>C.cg_reciprocal_fwd_f32, <void *>C.cg_reciprocal_fwd_f64, NULL)
+cdef _Kernel K_GELU = _kernel("gelu", 1, False, <void *>C.cg_gelu_fwd_f32, <void *>C.cg_gelu_fwd_f64, NULL)
+cdef _Kernel K_GELU_TANH = _kernel("gelu", 1, False, <void *>C.cg_gelu_tanh_fwd_f32, <void *>C.cg_gelu_tanh_fwd_f64, NULL)
+cdef _Kernel K_SILU = _kernel("silu", 1, False, <void *>C.cg_silu_fwd_f32, <void *>C.cg_silu_fwd_f64, NULL)
+cdef _Kernel K_LEAKY_RELU = _kernel("leaky_relu", 1, True, <void *>C.cg_leaky_relu_fwd_f32, <void *>C.cg_leaky_relu_fwd_f64, NULL)
+cdef _Kernel K_ELU = _kernel("elu", 1, True, <void *>C.cg_elu_fwd_f32, <void *>C.cg_elu_fwd_f64, NULL)
+cdef _Kernel K_SOFTPLUS = _kernel("softplus", 3, False, <void *>C.cg_softplus_fwd_f32, <void *>C.cg_softplus_fwd_f64, NULL)
+
+cdef _Kernel K_MAXIMUM_BWD = _kernel("maximum_backward", 3, False, <void *>C.cg_maximum_bwd_f32, <void *>C.cg_maximum_bwd_f64, NULL)
+cdef _Kernel K_MINIMUM_BWD = _kernel("minimum_backward", 3, False, <void *>C.cg_minimum_bwd_f32, <void *>C.cg_minimum_bwd_f64, NULL)
+cdef _Kernel K_CLAMP_BWD = _kernel("clamp_backward", 4, False, <void *>C.cg_clamp_bwd_f32, <void *>C.cg_clamp_bwd_f64, NULL)
+cdef _Kernel K_CLAMP_MIN_BWD = _kernel("clamp_backward_min", 4, False, <void *>C.cg_clamp_min_bwd_f32, <void *>C.cg_clamp_min_bwd_f64, NULL)
+cdef _Kernel K_CLAMP_MAX_BWD = _kernel("clamp_backward_max", 4, False, <void *>C.cg_clamp_max_bwd_f32, <void *>C.cg_clamp_max_bwd_f64, NULL)
+cdef _Kernel K_GELU_BWD = _kernel("gelu_backward", 2, False, <void *>C.cg_gelu_bwd_f32, <void *>C.cg_gelu_bwd_f64, NULL)
+cdef _Kernel K_GELU_TANH_BWD = _kernel("gelu_backward", 2, False, <void *>C.cg_gelu_tanh_bwd_f32, <void *>C.cg_gelu_tanh_bwd_f64, NULL)
+cdef _Kernel K_SILU_BWD = _kernel("silu_backward", 2, False, <void *>C.cg_silu_bwd_f32, <void *>C.cg_silu_bwd_f64, NULL)
+cdef _Kernel K_LEAKY_RELU_BWD = _kernel("leaky_relu_backward", 2, True, <void *>C.cg_leaky_relu_bwd_f32, <void *>C.cg_leaky_relu_bwd_f64, NULL)
+cdef _Kernel K_ELU_BWD = _kernel("elu_backward", 2, True, <void *>C.cg_elu_bwd_f32, <void *>C.cg_elu_bwd_f64, NULL)
+cdef _Kernel K_SOFTPLUS_BWD = _kernel("softplus_backward", 4, False, <void *>C.cg_softplus_bwd_f32, <void *>C.cg_softplus_bwd_f64, NULL)
+
 
 # ---- reductions over (outer, r, inner) views of a contiguous array ----
 

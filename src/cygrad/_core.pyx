@@ -19,6 +19,7 @@ include "_dtype.pxi"
 include "_gradmode.pxi"
 include "_backend_cpu.pxi"
 include "_backend_index.pxi"
+include "_backend_math.pxi"
 include "_tensor_base.pxi"
 include "_graph.pxi"
 include "_engine.pxi"
@@ -33,6 +34,7 @@ include "_ops_compare.pxi"
 include "_optim.pxi"
 include "_ops_index.pxi"
 include "_ops_join.pxi"
+include "_ops_math.pxi"
 
 
 # ---- SIMD path selection (CYGRAD_SIMD=scalar|avx2|avx512 forces one at import) ----

@@ -442,6 +442,61 @@ cdef class TensorBase:
     def copy_(self, src):
         return _inplace_copy(self, src)
 
+    # ---- math ops (_ops_math.pxi) ----
+    def erf(self):
+        return _unary(U_ERF, self)
+
+    def log1p(self):
+        return _unary(U_LOG1P, self)
+
+    def expm1(self):
+        return _unary(U_EXPM1, self)
+
+    def rsqrt(self):
+        return _unary(U_RSQRT, self)
+
+    def reciprocal(self):
+        return _unary(U_RECIPROCAL, self)
+
+    def sign(self):
+        return _unary(U_SIGN, self)
+
+    def floor(self):
+        return _rounding_op(U_FLOOR, self)
+
+    def ceil(self):
+        return _rounding_op(U_CEIL, self)
+
+    def round(self, *, decimals=0):
+        return _round_op(self, decimals)
+
+    def clamp(self, min=None, max=None):
+        return _clamp_op(self, min, max, None)
+
+    def clip(self, min=None, max=None):
+        return _clamp_op(self, min, max, None)
+
+    def clamp_(self, min=None, max=None):
+        return _clamp_inplace(self, min, max)
+
+    def clip_(self, min=None, max=None):
+        return _clamp_inplace(self, min, max)
+
+    def clamp_min(self, min):
+        return clamp_min(self, min)
+
+    def clamp_max(self, max):
+        return clamp_max(self, max)
+
+    def maximum(self, other):
+        return _extremum_op(self, other, True)
+
+    def minimum(self, other):
+        return _extremum_op(self, other, False)
+
+    def where(self, condition, other):
+        return _where_op(condition, self, other)
+
     # ---- indexing ----
     def __getitem__(self, key):
         return _getitem_op(self, key)

@@ -387,6 +387,28 @@ class Tensor(TensorBase):
     def contiguous(self):
         return _core.contiguous(self)
 
+    # ---- math ops (_ops_math.pxi) ----
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        return _core.prod(self, dim, keepdim, dtype=dtype)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _core.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _core.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def logsumexp(self, dim, keepdim=False):
+        return _core.logsumexp(self, dim, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _core.norm(self, p, dim, keepdim, dtype)
+
+    def cumsum(self, dim, *, dtype=None):
+        return _core.cumsum(self, dim, dtype=dtype)
+
+    def outer(self, vec2):
+        return _core.outer(self, vec2)
+
     # ---- creation helpers as methods ----
     def new_tensor(self, data, dtype=None, requires_grad=False):
         from cygrad.creation import tensor

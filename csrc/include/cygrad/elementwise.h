@@ -85,6 +85,68 @@ void cg_pow_bwd_base_f64(const cg_iter *it, double *ga, const double *a, const d
 void cg_pow_bwd_exp_f32(const cg_iter *it, float *gb, const float *a, const float *b, const float *y, const float *gy);
 void cg_pow_bwd_exp_f64(const cg_iter *it, double *gb, const double *a, const double *b, const double *y, const double *gy);
 
+/* ==== math ops (issue 3) ==== */
+#define CG_TERNARY(name, T) void name(const cg_iter *it, T *out, const T *a, const T *b, const T *c)
+#define CG_QUATERNARY(name, T) void name(const cg_iter *it, T *out, const T *a, const T *b, const T *c, const T *d)
+#define CG_UNARY_PARAM(name, T) void name(const cg_iter *it, T *out, const T *x, double param)
+#define CG_BINARY_PARAM(name, T) void name(const cg_iter *it, T *out, const T *a, const T *b, double param)
+
+/* out = cond ? a : b   (a, b, cond: the condition converted to the element type, 0 or 1) */
+CG_TERNARY(cg_where_fwd_f32, float);  CG_TERNARY(cg_where_fwd_f64, double);  CG_TERNARY(cg_where_fwd_i64, int64_t);
+/* out = max(a, b) / min(a, b); NaN where either is NaN (torch's maximum / minimum) */
+CG_BINARY(cg_maximum_fwd_f32, float); CG_BINARY(cg_maximum_fwd_f64, double); CG_BINARY(cg_maximum_fwd_i64, int64_t);
+CG_BINARY(cg_minimum_fwd_f32, float); CG_BINARY(cg_minimum_fwd_f64, double); CG_BINARY(cg_minimum_fwd_i64, int64_t);
+/* ga = a == b ? gy / 2 : (a < b ? 0 : gy) for maximum, (a > b ? 0 : gy) for minimum; inputs (a, b, gy),
+ * and the gradient of b is the same kernel called with (b, a, gy) */
+CG_TERNARY(cg_maximum_bwd_f32, float); CG_TERNARY(cg_maximum_bwd_f64, double);
+CG_TERNARY(cg_minimum_bwd_f32, float); CG_TERNARY(cg_minimum_bwd_f64, double);
+/* out = min(max(x, lo), hi); NaN where lo or hi is NaN; inputs (x, lo, hi) */
+CG_TERNARY(cg_clamp_fwd_f32, float);  CG_TERNARY(cg_clamp_fwd_f64, double);  CG_TERNARY(cg_clamp_fwd_i64, int64_t);
+/* inputs (x, lo, hi, gy): gx = lo <= x <= hi ? gy : 0; g_lo = x < lo && lo < hi ? gy : 0;
+ * g_hi = x > hi || hi < lo ? gy : 0 */
+CG_QUATERNARY(cg_clamp_bwd_f32, float);     CG_QUATERNARY(cg_clamp_bwd_f64, double);
+CG_QUATERNARY(cg_clamp_min_bwd_f32, float); CG_QUATERNARY(cg_clamp_min_bwd_f64, double);
+CG_QUATERNARY(cg_clamp_max_bwd_f32, float); CG_QUATERNARY(cg_clamp_max_bwd_f64, double);
+/* mask = |x| == norm || isnan(x); inputs (x, norm) */
+CG_BINARY(cg_norm_inf_mask_f32, float); CG_BINARY(cg_norm_inf_mask_f64, double);
+
+/* y = sign(x) (sign(NaN) = 0), floor, ceil, round (halves to even); integers: sign, identity */
+CG_UNARY(cg_sign_fwd_f32, float);    CG_UNARY(cg_sign_fwd_f64, double);    CG_UNARY(cg_sign_fwd_i64, int64_t);
+CG_UNARY(cg_floor_fwd_f32, float);   CG_UNARY(cg_floor_fwd_f64, double);
+CG_UNARY(cg_ceil_fwd_f32, float);    CG_UNARY(cg_ceil_fwd_f64, double);
+CG_UNARY(cg_round_fwd_f32, float);   CG_UNARY(cg_round_fwd_f64, double);
+CG_UNARY(cg_identity_fwd_i64, int64_t);
+/* y = round(x * 10^d) / 10^d (d = param >= 0), round(x / 10^-d) * 10^-d (d < 0) */
+CG_UNARY_PARAM(cg_round_decimals_fwd_f32, float); CG_UNARY_PARAM(cg_round_decimals_fwd_f64, double);
+
+/* y = erf(x), log1p(x), expm1(x), 1 / sqrt(x), 1 / x */
+CG_UNARY(cg_erf_fwd_f32, float);        CG_UNARY(cg_erf_fwd_f64, double);
+CG_UNARY(cg_log1p_fwd_f32, float);      CG_UNARY(cg_log1p_fwd_f64, double);
+CG_UNARY(cg_expm1_fwd_f32, float);      CG_UNARY(cg_expm1_fwd_f64, double);
+CG_UNARY(cg_rsqrt_fwd_f32, float);      CG_UNARY(cg_rsqrt_fwd_f64, double);
+CG_UNARY(cg_reciprocal_fwd_f32, float); CG_UNARY(cg_reciprocal_fwd_f64, double);
+
+/* activations: gelu (exact, tanh), silu, leaky_relu (param: slope), elu (param: alpha),
+ * softplus (inputs x, beta, threshold) */
+CG_UNARY(cg_gelu_fwd_f32, float);       CG_UNARY(cg_gelu_fwd_f64, double);
+CG_UNARY(cg_gelu_tanh_fwd_f32, float);  CG_UNARY(cg_gelu_tanh_fwd_f64, double);
+CG_UNARY(cg_silu_fwd_f32, float);       CG_UNARY(cg_silu_fwd_f64, double);
+CG_UNARY_PARAM(cg_leaky_relu_fwd_f32, float); CG_UNARY_PARAM(cg_leaky_relu_fwd_f64, double);
+CG_UNARY_PARAM(cg_elu_fwd_f32, float);  CG_UNARY_PARAM(cg_elu_fwd_f64, double);
+CG_TERNARY(cg_softplus_fwd_f32, float); CG_TERNARY(cg_softplus_fwd_f64, double);
+/* their backward: inputs (x, gy), then the same parameter or scalar operands as the forward */
+CG_BINARY(cg_gelu_bwd_f32, float);      CG_BINARY(cg_gelu_bwd_f64, double);
+CG_BINARY(cg_gelu_tanh_bwd_f32, float); CG_BINARY(cg_gelu_tanh_bwd_f64, double);
+CG_BINARY(cg_silu_bwd_f32, float);      CG_BINARY(cg_silu_bwd_f64, double);
+CG_BINARY_PARAM(cg_leaky_relu_bwd_f32, float); CG_BINARY_PARAM(cg_leaky_relu_bwd_f64, double);
+CG_BINARY_PARAM(cg_elu_bwd_f32, float); CG_BINARY_PARAM(cg_elu_bwd_f64, double);
+CG_QUATERNARY(cg_softplus_bwd_f32, float); CG_QUATERNARY(cg_softplus_bwd_f64, double);
+
+#undef CG_TERNARY
+#undef CG_QUATERNARY
+#undef CG_UNARY_PARAM
+#undef CG_BINARY_PARAM
+
 #undef CG_UNARY
 #undef CG_BINARY
 #endif

@@ -185,3 +185,40 @@ def index_rows(lib, T):
         (w[idx] * r).sum().backward()
         return w.grad
     return run
+
+
+# ---- (4) the math ops' activations, select and reduction kernels on 1M float32 elements ----
+
+def _activation_chain(F, T, a, b):
+    return T.maximum(F.gelu(a), F.leaky_relu(b, 0.1)).clamp(-0.5, 1.5).logsumexp(0)
+
+
+def _activation_chain_grad_reference():
+    """d/da of the activation chain, by hand in float64: softmax of the clamped values, inside
+    the clamp's band, where gelu(a) is the larger branch (half on a tie), times gelu'(a)."""
+    from math import erf, pi, sqrt
+    a, b = (x.astype(np.float64) for x in _chain_inputs())
+    g = a * 0.5 * (1 + np.vectorize(erf)(a / sqrt(2)))
+    leaky = np.where(b > 0, b, 0.1 * b)
+    m = np.maximum(g, leaky)
+    c = np.clip(m, -0.5, 1.5)
+    softmax = np.exp(c - c.max()) / np.exp(c - c.max()).sum()
+    gelu_grad = 0.5 * (1 + np.vectorize(erf)(a / sqrt(2))) + a * np.exp(-a * a / 2) / sqrt(2 * pi)
+    picks_gelu = np.where(g == leaky, 0.5, (g > leaky).astype(np.float64))
+    return softmax * ((m >= -0.5) & (m <= 1.5)) * picks_gelu * gelu_grad
+
+
+@case("activations-1M-fwd-bwd", reference=_activation_chain_grad_reference)
+def activation_chain(lib, T):
+    """1M float32: maximum(gelu(a), leaky_relu(b)).clamp(-0.5, 1.5).logsumexp(0), then .backward()."""
+    a_np, b_np = _chain_inputs()
+    a = T.from_numpy(a_np).requires_grad_()
+    b = T.from_numpy(b_np).requires_grad_()
+    F = T.nn.functional
+
+    def run():
+        a.grad = None
+        b.grad = None
+        _activation_chain(F, T, a, b).backward()
+        return a.grad
+    return run

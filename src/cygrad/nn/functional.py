@@ -28,6 +28,16 @@ def log_softmax(input, dim=None, dtype=None):
     return _core.log_softmax(input, dim, dtype)
 
 
+# activations of the math ops (_ops_math.pxi): gelu(input, approximate='none'), silu(input,
+# inplace=False), softplus(input, beta=1.0, threshold=20.0), leaky_relu(input, negative_slope=0.01,
+# inplace=False), elu(input, alpha=1.0, inplace=False); cygrad also has them at the top level
+gelu = _core.gelu
+silu = _core.silu
+softplus = _core.softplus
+leaky_relu = _core.leaky_relu
+elu = _core.elu
+
+
 def _warn_if_broadcasting(input, target):
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(f"Using a target size ({_size(target.shape)}) that is different to the input "
