@@ -34,6 +34,7 @@ cdef Node _connect3(Node node, object a, object b, object c, TensorBase out):
 
 
 cdef TensorBase _zeros_like_grad(TensorBase gy, tuple shape):
+    """A zero gradient of `shape` in gy's dtype (a constant: nothing to differentiate)."""
     return _wrap(_zeros(shape, gy._code), gy._code)
 
 
@@ -88,10 +89,7 @@ cdef class SelectGradBackward(Node):
 
 cdef object _where_op(object condition, object a, object b):
     """condition ? a : b, broadcasting all three (a and b may be Python numbers)"""
-    if not isinstance(condition, TensorBase):
-        raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not "
-                        f"{type(condition).__name__}")
-    cdef TensorBase cond = <TensorBase>condition
+    cdef TensorBase cond = _tensor_arg("where", condition, "condition", 1)
     if cond._code != BOOL:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
                            f"dtype {_SCALAR_TYPE_NAMES[cond._code]}")
