@@ -229,3 +229,19 @@ def test_linear_on_transposed_input_and_second_order(torch):
     (g * g).sum().backward()
     (tg * tg).sum().backward()
     assert_close(to_numpy(x.grad), to_numpy(tx.grad), 1e-10, 1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda nn: nn.GELU(), lambda nn: nn.GELU("tanh"), lambda nn: nn.SiLU(),
+                                  lambda nn: nn.LeakyReLU(0.2), lambda nn: nn.ELU(), lambda nn: nn.Softplus(beta=2.0),
+                                  lambda nn: nn.ReLU(), lambda nn: nn.Sigmoid(), lambda nn: nn.Tanh()],
+                         ids=["gelu", "gelu_tanh", "silu", "leaky_relu", "elu", "softplus", "relu", "sigmoid", "tanh"])
+def test_activation_modules_match_torch(make, torch):
+    data = np.random.default_rng(9).standard_normal((4, 5)).astype(np.float32) * 3
+    ours, theirs = make(cygrad.nn), make(torch.nn)
+    assert repr(ours) == repr(theirs)
+    x, tx = cygrad.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    y, ty = ours(x), theirs(tx)
+    assert_close(to_numpy(y), to_numpy(ty), 1e-5, 1e-6)
+    y.sum().backward()
+    ty.sum().backward()
+    assert_close(to_numpy(x.grad), to_numpy(tx.grad), 1e-5, 1e-6)

@@ -1,4 +1,6 @@
-from cygrad.nn.modules.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from cygrad.nn.modules.activation import (
+    ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh,
+)
 from cygrad.nn.modules.container import ModuleDict, ModuleList, Sequential
 from cygrad.nn.modules.linear import Identity, Linear
 from cygrad.nn.modules.misc import Dropout, Flatten
