@@ -19,7 +19,9 @@ TOLERANCE = {"tiny-loop": dict(rtol=1e-5, atol=1e-6),
              "chain-1M-fwd": dict(rtol=1e-4, atol=0),
              "chain-1M-fwd-bwd": dict(rtol=1e-4, atol=1e-6),
              "index-rows-fwd-bwd": dict(rtol=1e-5, atol=1e-5),
-             "activations-1M-fwd-bwd": dict(rtol=1e-4, atol=1e-10)}
+             "activations-1M-fwd-bwd": dict(rtol=1e-4, atol=1e-10),
+             "mlp-step-b64": dict(rtol=1e-5, atol=0),
+             "mlp-step-b512": dict(rtol=1e-5, atol=0)}
 
 
 def _params():

@@ -222,3 +222,70 @@ def activation_chain(lib, T):
         _activation_chain(F, T, a, b).backward()
         return a.grad
     return run
+
+
+# ---- (5) one SGD-momentum training step of an MLP 784-256-128-10 with cross-entropy ----
+
+MLP_SIZES = (784, 256, 128, 10)
+
+
+def _mlp_inputs(batch):
+    """Images, labels and float32 weights (torch's Linear layout: (out, in)) from a fixed seed."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
+    y = rng.integers(0, MLP_SIZES[-1], batch)
+    layers = []
+    for fan_in, fan_out in zip(MLP_SIZES[:-1], MLP_SIZES[1:]):
+        bound = 1 / np.sqrt(fan_in)
+        layers.append((rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
+                       rng.uniform(-bound, bound, fan_out).astype(np.float32)))
+    return x, y, layers
+
+
+def _mlp_loss_reference(batch):
+    """The first step's loss, in float64 numpy."""
+    x, y, layers = _mlp_inputs(batch)
+    h = x.astype(np.float64)
+    for index, (w, b) in enumerate(layers):
+        h = h @ w.T.astype(np.float64) + b
+        if index < len(layers) - 1:
+            h = np.maximum(h, 0)
+    shifted = h - h.max(1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+    return np.array(-log_probs[np.arange(batch), y].mean())
+
+
+def _mlp_step(lib, T, batch):
+    x_np, y_np, layers = _mlp_inputs(batch)
+    nn = T.nn
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    with T.no_grad():
+        for layer, (w, b) in zip([m for m in model if isinstance(m, nn.Linear)], layers):
+            layer.weight.copy_(T.from_numpy(w))
+            layer.bias.copy_(T.from_numpy(b))
+    optimizer = T.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = T.from_numpy(x_np), T.from_numpy(y_np)
+    state = {"first": None}
+
+    def run():
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        if state["first"] is None:  # the reference is the loss before any update
+            state["first"] = loss.item()
+        return state["first"]
+    return run
+
+
+@case("mlp-step-b64", reference=lambda: _mlp_loss_reference(64))
+def mlp_step_64(lib, T):
+    """MLP 784-256-128-10, batch 64: forward, cross-entropy, backward, SGD-momentum step."""
+    return _mlp_step(lib, T, 64)
+
+
+@case("mlp-step-b512", reference=lambda: _mlp_loss_reference(512))
+def mlp_step_512(lib, T):
+    """MLP 784-256-128-10, batch 512: forward, cross-entropy, backward, SGD-momentum step."""
+    return _mlp_step(lib, T, 512)
