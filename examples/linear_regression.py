@@ -1,27 +1,29 @@
-"""Linear regression by hand: the classic first PyTorch tutorial, unchanged but for the import.
-
-Fits y = 2x + 1 with a weight and a bias, gradient descent written out under no_grad. Run with
-`python examples/linear_regression.py`; replace the import by `import torch` and it prints the
-same numbers (tests/test_examples.py checks that)."""
+"""Linear regression y = 2x with one weight, updated by hand through .data and .grad: the classic
+first backpropagation tutorial, unchanged but for the import (swap it for `import torch` and the
+program prints the same numbers; tests/test_examples.py checks that)."""
 import cygrad as torch
 
-xs = torch.tensor([[0.0], [1.0], [2.0], [3.0], [4.0]])
-ys = 2 * xs + 1
+xs = [1.0, 2.0, 3.0]
+ys = [2.0, 4.0, 6.0]
 
-w = torch.tensor([[0.5]], requires_grad=True)
-b = torch.zeros(1, requires_grad=True)
-learning_rate = 0.02
+w = torch.Tensor([1.0])
+w.requires_grad = True
 
-for epoch in range(200):
-    prediction = xs @ w + b
-    loss = ((prediction - ys) ** 2).mean()
-    loss.backward()
-    with torch.no_grad():
-        w -= learning_rate * w.grad
-        b -= learning_rate * b.grad
-        w.grad.zero_()
-        b.grad.zero_()
-    if epoch % 50 == 0:
-        print(f"epoch {epoch:3d}  loss {loss.item():.6f}")
 
-print(f"w = {w.item():.5f}, b = {b.item():.5f}")
+def forward(x):
+    return x * w
+
+
+def loss_of(x, y):
+    return (forward(x) - y) ** 2
+
+
+print("prediction before training: f(4) =", round(forward(4).item(), 4))
+for epoch in range(10):
+    for x, y in zip(xs, ys):
+        loss = loss_of(x, y)
+        loss.backward()
+        w.data = w.data - 0.01 * w.grad.data
+        w.grad.data.zero_()
+    print(f"epoch {epoch}: loss {loss.item():.6f}")
+print("prediction after training: f(4) =", round(forward(4).item(), 4))

@@ -12,10 +12,13 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 NUMBER = re.compile(r"-?\d+\.?\d*(?:e[-+]?\d+)?")
 
 
-def run(source):
+def run(source, folder):
+    """Runs an example's source in `folder` (examples may write files there, e.g. a loss plot)."""
     env = dict(os.environ)
+    if env.get("PYTHONPATH"):  # relative entries (PYTHONPATH=src in a checkout) must survive the cwd change
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep))
     result = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, env=env,
-                            timeout=300)
+                            timeout=300, cwd=folder)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -25,11 +28,11 @@ def numbers_and_words(output):
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_prints_torchs_numbers(path, torch):
+def test_example_prints_torchs_numbers(path, torch, tmp_path):
     source = path.read_text()
     assert "import cygrad as torch" in source
-    ours = run(source)
-    theirs = run(source.replace("import cygrad as torch", "import torch"))
+    ours = run(source, tmp_path)
+    theirs = run(source.replace("import cygrad as torch", "import torch"), tmp_path)
     our_numbers, our_text = numbers_and_words(ours)
     their_numbers, their_text = numbers_and_words(theirs)
     assert our_text == their_text
@@ -37,5 +40,5 @@ def test_example_prints_torchs_numbers(path, torch):
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs_without_torch(path):
-    assert run(path.read_text()).strip()
+def test_example_runs_without_torch(path, tmp_path):
+    assert run(path.read_text(), tmp_path).strip()
