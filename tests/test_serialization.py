@@ -770,3 +770,43 @@ def test_cygrad_checkpoint_loads_into_torch(tmp_path, torch):
     with torch.no_grad():
         np.testing.assert_array_equal(fresh(x).numpy(), model(x).numpy())
     assert fresh[1].num_batches_tracked.item() == 3
+
+
+def _mlp(nn):
+    return nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3))
+
+
+@pytest.mark.parametrize("fmt", ["pth", "safetensors"])
+def test_torch_checkpoint_loads_into_the_same_cygrad_model(fmt, tmp_path):
+    torch = pytest.importorskip("torch")
+    theirs = _mlp(torch.nn)
+    theirs(torch.randn(8, 4))  # running statistics and num_batches_tracked move
+    theirs.eval()
+    path = tmp_path / f"model.{fmt}"
+    if fmt == "pth":
+        torch.save(theirs.state_dict(), path)
+    else:
+        from safetensors.torch import save_file
+        save_file(theirs.state_dict(), str(path))
+    ours = _mlp(cygrad.nn)
+    ours.load_state_dict(cygrad.load(str(path)))
+    ours.eval()
+    data = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_allclose(ours(cygrad.tensor(data)).detach().numpy(),
+                               theirs(torch.tensor(data)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_cygrad_checkpoint_loads_into_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
+    ours = _mlp(cygrad.nn)
+    ours(cygrad.randn(8, 4))
+    ours.eval()
+    path = tmp_path / "model.safetensors"
+    cygrad.save(ours.state_dict(), str(path))
+    theirs = _mlp(torch.nn)
+    theirs.load_state_dict(load_file(str(path)))
+    theirs.eval()
+    data = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_allclose(ours(cygrad.tensor(data)).detach().numpy(),
+                               theirs(torch.tensor(data)).detach().numpy(), rtol=1e-5, atol=1e-6)
