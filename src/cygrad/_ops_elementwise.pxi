@@ -3,8 +3,9 @@
 # them back (_validate_grad), so no op here un-broadcasts anything.
 #
 # Backward formulas are written with these same ops, so with create_graph=True they record a graph
-# of their own. The fused backward kernels (relu_backward, ...) are not differentiable yet: with
-# create_graph they raise NotImplementedError naming the op instead of giving a wrong answer.
+# of their own. A fused backward kernel (relu_backward, ...) gets a node of its own when a graph is
+# recorded (UnaryDoubleBackward), or the node switches to its formula written with ops (pow).
+import math
 
 
 cdef inline object _data_or_number(object operand):
@@ -200,10 +201,24 @@ cdef class PowBackward1(Node):
         a = _unpack_or_number(self.base, self)
         b = _unpack_or_number(self.exponent, self)
         code = (<TensorBase>gy)._code
+        if cg_grad_enabled:
+            return self._differentiable_grads(gy, a, b)
         ga = _fused_backward(K_POW_BWD_BASE, code, (a, b, gy)) if self._next_edges[0][0] is not None else None
         gb = None
         if self.result is not None:
             gb = _fused_backward(K_POW_BWD_EXP, code, (a, b, self.result.unpack(self), gy))
+        return (ga, gb)
+
+    cdef tuple _differentiable_grads(self, object gy, object a, object b):
+        """create_graph: the same formulas from ops (where for torch's zero cases), so that they
+        can be differentiated again."""
+        ga = gb = None
+        if self._next_edges[0][0] is not None:
+            ga = _where_op(_compare(K_EQ, b, 0), 0.0, _mul(_mul(gy, b), _pow(a, _sub(b, 1))))
+        if self.result is not None:
+            zero_base = _elementwise(K_LOGICAL_AND, BOOL, (_compare(K_EQ, a, 0)._data, _compare(K_GE, b, 0)._data))
+            log_a = _unary(U_LOG, a) if isinstance(a, TensorBase) else _log_of_number(a)
+            gb = _where_op(_wrap(zero_base, BOOL), 0.0, _mul(_mul(gy, self.result.unpack(self)), log_a))
         return (ga, gb)
 
     cdef void release_saved(self):
@@ -211,6 +226,13 @@ cdef class PowBackward1(Node):
         _release(self.exponent)
         if self.result is not None:
             self.result.release()
+
+
+cdef double _log_of_number(double a):
+    """log(a) with IEEE's answers where Python's math.log raises (-inf at 0, NaN below)."""
+    if a > 0:
+        return math.log(a)
+    return -math.inf if a == 0 else math.nan
 
 
 cdef bint _has_negative(TensorBase t) except -1:

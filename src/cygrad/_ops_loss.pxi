@@ -106,7 +106,7 @@ cdef class ClassLossBackward(Node):
 
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
-        _check_no_double_backward(self.name(), gy)
+        _check_no_double_backward(self, gy)
         cdef int code = gy._code
         cdef ndarray row_grad = _row_grads(gy, self.reduction, self.denominator, self.n, code)
         cdef ndarray gx = _empty((self.n, self.c), code)
@@ -191,7 +191,7 @@ cdef class ProbabilityCrossEntropyBackward(Node):
 
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
-        _check_no_double_backward(self.name(), gy)
+        _check_no_double_backward(self, gy)
         cdef int code = gy._code
         cdef ndarray row_grad = _row_grads(gy, self.reduction, self.denominator, self.n, code)
         cdef ndarray gx = _empty((self.n, self.c), code)
@@ -273,7 +273,7 @@ cdef class PointwiseLossBackward(Node):
 
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
-        _check_no_double_backward(self.name(), gy)
+        _check_no_double_backward(self, gy)
         cdef int code = gy._code
         cdef int64_t n = self.x.size
         cdef ndarray g = _row_grads(gy, self.reduction, self.denominator, n, code)

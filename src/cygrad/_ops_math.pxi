@@ -834,7 +834,7 @@ cdef class DiagonalBackward0(Node):
 
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
-        _check_no_double_backward(self.name(), gy)
+        _check_no_double_backward(self, gy)
         cdef ndarray gx = _zeros(self._input_shapes[0], gy._code)
         # a writable view of gx's diagonal: np.diagonal's own view is read-only
         cdef list shape = [s for i, s in enumerate(_shape(gx)) if i != self.d1 and i != self.d2]

@@ -137,9 +137,14 @@ max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
 
 
-cdef void _check_no_double_backward(str op_name, TensorBase gy) except *:
-    if cg_grad_enabled and gy._requires_grad:
-        raise NotImplementedError(f"the derivative of {op_name}'s backward is not implemented, so "
+cdef void _check_no_double_backward(Node node, TensorBase gy) except *:
+    """For nodes whose backward is a fused kernel with no derivative of its own: under
+    create_graph (grad mode on inside backward), refuse rather than return a gradient that
+    silently lacks its graph, when it would depend on dy or on an input that requires grad."""
+    if not cg_grad_enabled:
+        return
+    if gy._requires_grad or any(edge[0] is not None for edge in node._next_edges):
+        raise NotImplementedError(f"the derivative of {node.name()}'s backward is not implemented, so "
                                   "create_graph=True cannot differentiate through it yet")
 
 
@@ -203,9 +208,11 @@ cdef class ExtremeAllBackward(Node):
 
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
-        _check_no_double_backward(self.name(), gy)
         cdef TensorBase x = self.x.unpack(self)
         value = self.result.unpack(self)._data.item()
+        if cg_grad_enabled and gy._requires_grad:
+            # create_graph: the share of each tie (a constant) times dy, an op on dy
+            return (_mul(_wrap(_extreme_backward(x._data, value, 1.0), gy._code), gy),)
         return (_wrap(_extreme_backward(x._data, value, gy._data.item()), gy._code),)
 
     cdef void release_saved(self):
@@ -224,10 +231,15 @@ cdef class ExtremeDimBackward(Node):
 
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
-        _check_no_double_backward(self.name(), gy)
+        cdef TensorBase kept
         cdef tuple in_shape = self._input_shapes[0]
         if len(in_shape) == 0:
             return (gy,)
+        if cg_grad_enabled and gy._requires_grad:
+            # create_graph: the same scatter as an op, whose own backward gathers
+            kept = gy if self.keepdim else <TensorBase>_unsqueeze_op(gy, self.dim)
+            indices = self.indices if self.keepdim else self.indices.reshape(_shape(kept._data))
+            return (_scatter_selection(kept, indices, in_shape, self.dim),)
         cdef ndarray g = gy._data
         if self.keepdim:
             g = g.reshape(in_shape[:self.dim] + in_shape[self.dim + 1:])
