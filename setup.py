@@ -1,7 +1,7 @@
 """Builds the one compiled extension, cygrad._core: the Cython graph core plus the C kernels.
 
-Portable flags only: no -march=native (wheels must run on any x86-64) and no -ffast-math (it would
-turn on flush-to-zero for the whole Python process). SIMD variants are compiled per function with
+Portable flags only: no tuning for the build machine's CPU (wheels must run on any x86-64) and no
+fast-math (it would turn on flush-to-zero for the whole Python process). SIMD variants are compiled per function with
 target attributes and chosen at run time (csrc/simd.c).
 """
 from glob import glob
