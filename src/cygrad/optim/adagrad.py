@@ -47,14 +47,13 @@ class Adagrad(Optimizer):
         state["step"] = tensor(0.0)
         state["sum"] = full_like(p, group["initial_accumulator_value"])
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
-        self._convert_steps()
+    _legacy_group_defaults = {
+        "foreach": None,
+        "maximize": False,
+        "differentiable": False,
+        "fused": None,
+    }
+    _tensor_steps = True
 
     @_step_no_grad
     def step(self, closure=None):

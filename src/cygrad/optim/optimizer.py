@@ -67,9 +67,19 @@ class Optimizer:
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
+    # group options that state dicts from older torch releases may lack, with their defaults,
+    # and whether per-parameter 'step' counters are tensors: set by each optimizer
+    _legacy_group_defaults = {}
+    _tensor_steps = False
+
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.defaults.setdefault("differentiable", False)
+        for group in self.param_groups:
+            for key, value in self._legacy_group_defaults.items():
+                group.setdefault(key, value)
+        if self._tensor_steps:
+            self._convert_steps()
 
     def __repr__(self):
         text = self.__class__.__name__ + " ("
