@@ -4,11 +4,13 @@ Portable flags only: no tuning for the build machine's CPU (wheels must run on a
 fast-math (it would turn on flush-to-zero for the whole Python process). SIMD variants are compiled per function with
 target attributes and chosen at run time (csrc/simd.c).
 """
+import os
 from glob import glob
 
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 # -ffp-contract=off: no silent a*b+c -> fma fusion, so every SIMD path gives the same bits
 C_FLAGS = ["-O3", "-std=gnu11", "-fopenmp-simd", "-fno-math-errno", "-ffp-contract=off", "-Wall", "-Wno-unused-function"]
@@ -22,7 +24,41 @@ core = Extension(
     libraries=["m"],
 )
 
+
+
+class IncrementalBuildExt(build_ext):
+    """Compiles only the sources whose object file is out of date.
+
+    setuptools recompiles every source of an extension when any one changes; the Cython-generated
+    _core.c alone takes minutes, a kernel file seconds. An object is out of date when it is older
+    than its source or than any header under csrc/ (headers are few and rarely change).
+    """
+
+    def build_extension(self, ext):
+        compile_every_source = self.compiler.compile
+        headers = glob("csrc/**/*.h", recursive=True)
+
+        def compile_stale(sources, output_dir=None, **kwargs):
+            objects = self.compiler.object_filenames(sources, output_dir=output_dir)
+            stale = [src for src, obj in zip(sources, objects)
+                     if self.force or _older_than_any(obj, [src, *headers])]
+            if stale:
+                compile_every_source(stale, output_dir=output_dir, **kwargs)
+            return objects
+
+        self.compiler.compile = compile_stale
+        super().build_extension(ext)
+
+
+def _older_than_any(target, inputs):
+    if not os.path.exists(target):
+        return True
+    built = os.path.getmtime(target)
+    return any(os.path.getmtime(path) > built for path in inputs)
+
+
 setup(
+    cmdclass={"build_ext": IncrementalBuildExt},
     ext_modules=cythonize(
         [core],
         language_level=3,

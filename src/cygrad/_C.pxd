@@ -372,3 +372,12 @@ cdef extern from "cygrad/reduce_math.h" nogil:
     void cg_cumsum_f32(const float *x, float *out, int64_t outer, int64_t r, int64_t inner, int reverse)
     void cg_cumsum_f64(const double *x, double *out, int64_t outer, int64_t r, int64_t inner, int reverse)
     void cg_cumsum_i64(const int64_t *x, int64_t *out, int64_t outer, int64_t r, int64_t inner, int reverse)
+
+cdef extern from "cygrad/parallel.h" nogil:
+    ctypedef void (*cg_range_fn)(void *ctx, int64_t begin, int64_t end) noexcept nogil
+    enum:
+        CG_GRAIN_CHEAP
+        CG_GRAIN_TRANSCENDENTAL
+    void cg_parallel_for(int64_t n, int64_t grain, cg_range_fn fn, void *ctx)
+    int cg_get_num_threads()
+    void cg_set_num_threads(int n)

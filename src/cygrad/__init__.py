@@ -25,6 +25,7 @@ from cygrad._core import (
 )
 from cygrad._core import all_op as all
 from cygrad._core import any_op as any
+from cygrad._core import get_num_threads, set_num_threads
 from cygrad._core import float32, float64, int32, int64, bool_ as bool
 # math ops; gelu, silu, softplus, leaky_relu and elu are torch.nn.functional's (cygrad.nn.functional
 # has them too)

@@ -63,3 +63,17 @@ def set_simd_path(str name):
 
 if _os.environ.get("CYGRAD_SIMD"):
     set_simd_path(_os.environ["CYGRAD_SIMD"].strip().lower())
+
+
+# ---- intra-op threads (csrc/parallel.c) ----
+
+def get_num_threads():
+    """The number of threads cygrad's kernels use (torch.get_num_threads)."""
+    return C.cg_get_num_threads()
+
+
+def set_num_threads(int n):
+    """Sets the number of threads cygrad's kernels use (torch.set_num_threads)."""
+    if n <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    C.cg_set_num_threads(n)
