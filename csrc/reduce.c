@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cygrad/parallel.h"
 #include "simd_variants.h"
 
 /* Columns handled at once when inner > 1: the accumulators are stack arrays of this length. */
@@ -26,30 +27,41 @@ static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
  * the previous one (its latency); 16 independent ones fill the vector adders (1.5x in cache). */
 #define SUM_LANES 16
 
-/* out[o, i] = sum_k x[o, k, i], accumulated in double (float32 too: its error stays well below
- * one float32 ulp however large r is) and blocked as described at SUM_BLOCK. */
-#define SUM_BODY(T)                                                                                \
-    if (inner == 1) {                                                                              \
+/* *result = sum_k row[k] in double (float32 too: its error stays well below one float32 ulp
+ * however large r is), blocked as described at SUM_BLOCK. */
+#define ROW_SUM_BODY(T)                                                                            \
+    double total = 0;                                                                              \
+    for (int64_t k0 = 0; k0 < r; k0 += SUM_BLOCK) {                                                \
+        const T *block = row + k0;                                                                 \
+        const int64_t len = min_i64(SUM_BLOCK, r - k0);                                            \
+        double lanes[SUM_LANES] = {0};                                                             \
+        int64_t k = 0;                                                                             \
+        for (; k + SUM_LANES <= len; k += SUM_LANES) {                                             \
+            CG_SIMD_LOOP                                                                           \
+            for (int j = 0; j < SUM_LANES; ++j)                                                    \
+                lanes[j] += block[k + j];                                                          \
+        }                                                                                          \
+        double block_sum = 0;                                                                      \
+        for (; k < len; ++k)                                                                       \
+            block_sum += block[k];                                                                 \
+        for (int j = 0; j < SUM_LANES; ++j)                                                        \
+            block_sum += lanes[j];                                                                 \
+        total += block_sum;                                                                        \
+    }                                                                                              \
+    *result = total;
+
+CG_SIMD_VARIANTS(static, row_sum_f32, (const float *row, int64_t r, double *result),
+                 (row, r, result), ROW_SUM_BODY(float))
+CG_SIMD_VARIANTS(static, row_sum_f64, (const double *row, int64_t r, double *result),
+                 (row, r, result), ROW_SUM_BODY(double))
+
+/* out[o, i] = sum_k x[o, k, i], accumulated in double and blocked like a row sum. The rows of x
+ * and out are `pitch` elements apart (pitch >= inner: a thread sums a band of columns). */
+#define SUM_BODY(T, suffix)                                                                        \
+    if (inner == 1 && pitch == 1) {                                                                              \
         for (int64_t o = 0; o < outer; ++o) {                                                      \
-            const T *row = x + o * r;                                                              \
-            double total = 0;                                                                      \
-            for (int64_t k0 = 0; k0 < r; k0 += SUM_BLOCK) {                                        \
-                const T *block = row + k0;                                                         \
-                const int64_t len = min_i64(SUM_BLOCK, r - k0);                                    \
-                double lanes[SUM_LANES] = {0};                                                     \
-                int64_t k = 0;                                                                     \
-                for (; k + SUM_LANES <= len; k += SUM_LANES) {                                     \
-                    CG_SIMD_LOOP                                                                   \
-                    for (int j = 0; j < SUM_LANES; ++j)                                            \
-                        lanes[j] += block[k + j];                                                  \
-                }                                                                                  \
-                double block_sum = 0;                                                              \
-                for (; k < len; ++k)                                                               \
-                    block_sum += block[k];                                                         \
-                for (int j = 0; j < SUM_LANES; ++j)                                                \
-                    block_sum += lanes[j];                                                         \
-                total += block_sum;                                                                \
-            }                                                                                      \
+            double total;                                                                          \
+            row_sum_##suffix(x + o * r, r, &total);                                                \
             out[o] = (T)total;                                                                     \
         }                                                                                          \
         return;                                                                                    \
@@ -65,7 +77,7 @@ static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
                 for (int64_t i = 0; i < width; ++i)                                                \
                     block[i] = 0;                                                                  \
                 for (int64_t k = k0; k < k0 + len; ++k) {                                          \
-                    const T *row = x + (o * r + k) * inner + i0;                                   \
+                    const T *row = x + (o * r + k) * pitch + i0;                                   \
                     CG_SIMD_LOOP                                                                   \
                     for (int64_t i = 0; i < width; ++i)                                            \
                         block[i] += row[i];                                                        \
@@ -74,16 +86,78 @@ static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
                     total[i] += block[i];                                                          \
             }                                                                                      \
             for (int64_t i = 0; i < width; ++i)                                                    \
-                out[o * inner + i0 + i] = (T)total[i];                                             \
+                out[o * pitch + i0 + i] = (T)total[i];                                             \
         }                                                                                          \
     }
 
-CG_SIMD_VARIANTS(CG_EXPORTED, cg_sum_f32,
-                 (const float *x, float *out, int64_t outer, int64_t r, int64_t inner),
-                 (x, out, outer, r, inner), SUM_BODY(float))
-CG_SIMD_VARIANTS(CG_EXPORTED, cg_sum_f64,
-                 (const double *x, double *out, int64_t outer, int64_t r, int64_t inner),
-                 (x, out, outer, r, inner), SUM_BODY(double))
+CG_SIMD_VARIANTS(static, sum_f32,
+                 (const float *x, float *out, int64_t outer, int64_t r, int64_t inner,
+                  int64_t pitch),
+                 (x, out, outer, r, inner, pitch), SUM_BODY(float, f32))
+CG_SIMD_VARIANTS(static, sum_f64,
+                 (const double *x, double *out, int64_t outer, int64_t r, int64_t inner,
+                  int64_t pitch),
+                 (x, out, outer, r, inner, pitch), SUM_BODY(double, f64))
+
+/* ---- sum across threads ----
+ * Large sums are split three ways, by shape: over `outer` when there are several (independent
+ * results), else over bands of columns when inner > 1, else (one long row) into PIECES pieces of
+ * the row whose sums are added in order. The pieces do not depend on the thread count, so a full
+ * sum gives the same bits with 1 or 2 threads. */
+#define PIECES 16
+
+typedef struct {
+    const void *x;
+    void *out;
+    int64_t outer, r, inner;
+    double piece_sums[PIECES];
+} sum_job;
+
+#define DEFINE_PARALLEL_SUM(T, suffix)                                                             \
+    static void sum_outer_range_##suffix(void *ctx, int64_t begin, int64_t end)                    \
+    {                                                                                              \
+        const sum_job *job = ctx;                                                                  \
+        const T *x = job->x;                                                                       \
+        sum_##suffix(x + begin * job->r * job->inner, (T *)job->out + begin * job->inner,          \
+                     end - begin, job->r, job->inner, job->inner);                                 \
+    }                                                                                              \
+    static void sum_column_band_##suffix(void *ctx, int64_t begin, int64_t end)                    \
+    {                                                                                              \
+        const sum_job *job = ctx;                                                                  \
+        const T *x = job->x;                                                                       \
+        sum_##suffix(x + begin, (T *)job->out + begin, 1, job->r, end - begin, job->inner);        \
+    }                                                                                              \
+    static void sum_pieces_##suffix(void *ctx, int64_t begin, int64_t end)                         \
+    {                                                                                              \
+        sum_job *job = ctx;                                                                        \
+        const T *x = job->x;                                                                       \
+        for (int64_t p = begin; p < end; ++p) {                                                    \
+            const int64_t first = job->r * p / PIECES, last = job->r * (p + 1) / PIECES;           \
+            row_sum_##suffix(x + first, last - first, &job->piece_sums[p]);                        \
+        }                                                                                          \
+    }                                                                                              \
+    void cg_sum_##suffix(const T *x, T *out, int64_t outer, int64_t r, int64_t inner)              \
+    {                                                                                              \
+        sum_job job = {x, out, outer, r, inner, {0}};                                              \
+        const int64_t per_outer = r * inner;                                                       \
+        if (outer * per_outer < 2 * CG_GRAIN_CHEAP) {                                              \
+            sum_##suffix(x, out, outer, r, inner, inner);                                          \
+        } else if (outer >= 2) {                                                                   \
+            cg_parallel_for(outer, (CG_GRAIN_CHEAP + per_outer - 1) / per_outer,                   \
+                            sum_outer_range_##suffix, &job);                                       \
+        } else if (inner >= 2) {                                                                   \
+            cg_parallel_for(inner, (CG_GRAIN_CHEAP + r - 1) / r, sum_column_band_##suffix, &job);  \
+        } else {                                                                                   \
+            cg_parallel_for(PIECES, 1, sum_pieces_##suffix, &job);                                 \
+            double total = 0;                                                                      \
+            for (int p = 0; p < PIECES; ++p)                                                       \
+                total += job.piece_sums[p];                                                        \
+            *out = (T)total;                                                                       \
+        }                                                                                          \
+    }
+
+DEFINE_PARALLEL_SUM(float, f32)
+DEFINE_PARALLEL_SUM(double, f64)
 
 /* out = sum_k x, wrapping around on overflow like torch (in uint64_t: signed overflow is UB) */
 void cg_sum_i64(const int64_t *x, int64_t *out, int64_t outer, int64_t r, int64_t inner)

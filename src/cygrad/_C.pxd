@@ -381,3 +381,14 @@ cdef extern from "cygrad/parallel.h" nogil:
     void cg_parallel_for(int64_t n, int64_t grain, cg_range_fn fn, void *ctx)
     int cg_get_num_threads()
     void cg_set_num_threads(int n)
+
+cdef extern from "cygrad/elementwise_run.h" nogil:
+    ctypedef struct cg_elementwise_call:
+        const void *kernel
+        int arity
+        int has_param
+        double param
+        void *out
+        const void *inputs[4]
+        int itemsize[5]
+    void cg_elementwise_run(const cg_elementwise_call *call, const cg_iter *it, int64_t grain)

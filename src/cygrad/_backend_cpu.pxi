@@ -12,17 +12,6 @@ cimport cygrad._C as C
 cdef enum:
     NOGIL_MIN_ELEMENTS = 32768
 
-# Elementwise kernels of every arity share one calling convention: (iteration, out, inputs...).
-# They are declared with typed pointers in C; we call them through these void* signatures, which
-# have the same ABI (all data pointers are passed alike), so one runner serves every op and dtype.
-ctypedef void (*_ew1_fn)(const C.cg_iter *, void *, const void *) noexcept nogil
-ctypedef void (*_ew2_fn)(const C.cg_iter *, void *, const void *, const void *) noexcept nogil
-ctypedef void (*_ew3_fn)(const C.cg_iter *, void *, const void *, const void *, const void *) noexcept nogil
-ctypedef void (*_ew4_fn)(const C.cg_iter *, void *, const void *, const void *, const void *, const void *) noexcept nogil
-ctypedef void (*_ew1p_fn)(const C.cg_iter *, void *, const void *, double) noexcept nogil
-ctypedef void (*_ew2p_fn)(const C.cg_iter *, void *, const void *, const void *, double) noexcept nogil
-
-
 cdef class _Kernel:
     """One elementwise kernel family: its name, arity, and the C function per dtype (NULL: none)."""
     cdef str name
@@ -33,6 +22,7 @@ cdef class _Kernel:
     cdef void *f64
     cdef void *i64
     cdef void *u8          # for bool operands; NULL: they compute through the int64 kernel
+    cdef int64_t grain     # elements per thread below which a call is not split (parallel.h)
 
 
 cdef _Kernel _kernel(str name, int arity, bint has_param, void *f32, void *f64, void *i64):
@@ -43,6 +33,7 @@ cdef _Kernel _kernel(str name, int arity, bint has_param, void *f32, void *f64, 
     k.f32 = f32
     k.f64 = f64
     k.i64 = i64
+    k.grain = C.CG_GRAIN_CHEAP
     return k
 
 
@@ -57,6 +48,12 @@ cdef _Kernel _bool_capable(_Kernel k, void *u8):
     """k with a kernel of its own for bool operands (uint8 0/1), so that masks are combined
     without converting them to int64 and back."""
     k.u8 = u8
+    return k
+
+
+cdef _Kernel _transcendental(_Kernel k):
+    """k, split across threads at a smaller size: each element costs an exp, log, tanh..."""
+    k.grain = C.CG_GRAIN_TRANSCENDENTAL
     return k
 
 
@@ -208,7 +205,11 @@ cdef ndarray _elementwise(_Kernel k, int code, tuple operands, ndarray out=None,
         raise RuntimeError(f'"{k.name}" not implemented for \'{_SCALAR_TYPE_NAMES[code]}\'')
     cdef list arrays = []
     cdef _ScalarBox boxes[4]
-    cdef void *ptrs[4]
+    cdef C.cg_elementwise_call call
+    call.kernel = fn
+    call.arity = k.arity
+    call.has_param = k.has_param
+    call.param = param
     cdef tuple shape = ()
     cdef Py_ssize_t i
     cdef ndarray a
@@ -218,11 +219,13 @@ cdef ndarray _elementwise(_Kernel k, int code, tuple operands, ndarray out=None,
         if isinstance(operand, ndarray):
             a = _as_code(<ndarray>operand, kernel_code)
             arrays.append(a)
-            ptrs[i] = cnp.PyArray_DATA(a)
+            call.inputs[i] = cnp.PyArray_DATA(a)
+            call.itemsize[i + 1] = cnp.PyArray_ITEMSIZE(a)
             shape = _broadcast_shapes(shape, _shape(a))
         else:
             arrays.append(None)
-            ptrs[i] = _box_scalar(&boxes[i], operand, kernel_code)
+            call.inputs[i] = _box_scalar(&boxes[i], operand, kernel_code)
+            call.itemsize[i + 1] = 0  # read with stride 0: never offset
     cdef ndarray result = out
     if out is not None:
         if _shape(out) != shape and _broadcast_shapes(_shape(out), shape) != _shape(out):
@@ -235,14 +238,15 @@ cdef ndarray _elementwise(_Kernel k, int code, tuple operands, ndarray out=None,
         result = _empty(shape, out_code)
     cdef int64_t n = cnp.PyArray_SIZE(result)
     cdef C.cg_iter it
-    cdef void *dst = cnp.PyArray_DATA(result)
+    call.out = cnp.PyArray_DATA(result)
+    call.itemsize[0] = cnp.PyArray_ITEMSIZE(result)
     if n > 0:
         _fill_iter(&it, result, shape, arrays)
         if n >= NOGIL_MIN_ELEMENTS:
             with nogil:
-                _call_elementwise(fn, k.arity, k.has_param, &it, dst, ptrs, param)
+                C.cg_elementwise_run(&call, &it, k.grain)
         else:
-            _call_elementwise(fn, k.arity, k.has_param, &it, dst, ptrs, param)
+            C.cg_elementwise_run(&call, &it, k.grain)
     if out is not None:
         if result is not out:
             out[...] = result
@@ -252,51 +256,34 @@ cdef ndarray _elementwise(_Kernel k, int code, tuple operands, ndarray out=None,
     return result
 
 
-cdef inline void _call_elementwise(void *fn, int arity, bint has_param, C.cg_iter *it, void *dst,
-                                   void **src, double param) noexcept nogil:
-    if has_param:
-        if arity == 1:
-            (<_ew1p_fn>fn)(it, dst, src[0], param)
-        else:
-            (<_ew2p_fn>fn)(it, dst, src[0], src[1], param)
-    elif arity == 1:
-        (<_ew1_fn>fn)(it, dst, src[0])
-    elif arity == 2:
-        (<_ew2_fn>fn)(it, dst, src[0], src[1])
-    elif arity == 3:
-        (<_ew3_fn>fn)(it, dst, src[0], src[1], src[2])
-    else:
-        (<_ew4_fn>fn)(it, dst, src[0], src[1], src[2], src[3])
-
-
 # ---- the elementwise kernel table: one line per kernel family ----
 cdef _Kernel K_ADD = _kernel("add", 2, False, <void *>C.cg_add_fwd_f32, <void *>C.cg_add_fwd_f64, <void *>C.cg_add_fwd_i64)
 cdef _Kernel K_SUB = _kernel("sub", 2, False, <void *>C.cg_sub_fwd_f32, <void *>C.cg_sub_fwd_f64, <void *>C.cg_sub_fwd_i64)
 cdef _Kernel K_MUL = _kernel("mul", 2, False, <void *>C.cg_mul_fwd_f32, <void *>C.cg_mul_fwd_f64, <void *>C.cg_mul_fwd_i64)
 cdef _Kernel K_DIV = _kernel("div", 2, False, <void *>C.cg_div_fwd_f32, <void *>C.cg_div_fwd_f64, NULL)
-cdef _Kernel K_POW = _kernel("pow", 2, False, <void *>C.cg_pow_fwd_f32, <void *>C.cg_pow_fwd_f64, <void *>C.cg_pow_fwd_i64)
+cdef _Kernel K_POW = _transcendental(_kernel("pow", 2, False, <void *>C.cg_pow_fwd_f32, <void *>C.cg_pow_fwd_f64, <void *>C.cg_pow_fwd_i64))
 cdef _Kernel K_NEG = _kernel("neg", 1, False, <void *>C.cg_neg_fwd_f32, <void *>C.cg_neg_fwd_f64, <void *>C.cg_neg_fwd_i64)
 cdef _Kernel K_ABS = _kernel("abs", 1, False, <void *>C.cg_abs_fwd_f32, <void *>C.cg_abs_fwd_f64, <void *>C.cg_abs_fwd_i64)
-cdef _Kernel K_EXP = _kernel("exp", 1, False, <void *>C.cg_exp_fwd_f32, <void *>C.cg_exp_fwd_f64, NULL)
-cdef _Kernel K_LOG = _kernel("log", 1, False, <void *>C.cg_log_fwd_f32, <void *>C.cg_log_fwd_f64, NULL)
+cdef _Kernel K_EXP = _transcendental(_kernel("exp", 1, False, <void *>C.cg_exp_fwd_f32, <void *>C.cg_exp_fwd_f64, NULL))
+cdef _Kernel K_LOG = _transcendental(_kernel("log", 1, False, <void *>C.cg_log_fwd_f32, <void *>C.cg_log_fwd_f64, NULL))
 cdef _Kernel K_SQRT = _kernel("sqrt", 1, False, <void *>C.cg_sqrt_fwd_f32, <void *>C.cg_sqrt_fwd_f64, NULL)
-cdef _Kernel K_SIN = _kernel("sin", 1, False, <void *>C.cg_sin_fwd_f32, <void *>C.cg_sin_fwd_f64, NULL)
-cdef _Kernel K_COS = _kernel("cos", 1, False, <void *>C.cg_cos_fwd_f32, <void *>C.cg_cos_fwd_f64, NULL)
+cdef _Kernel K_SIN = _transcendental(_kernel("sin", 1, False, <void *>C.cg_sin_fwd_f32, <void *>C.cg_sin_fwd_f64, NULL))
+cdef _Kernel K_COS = _transcendental(_kernel("cos", 1, False, <void *>C.cg_cos_fwd_f32, <void *>C.cg_cos_fwd_f64, NULL))
 cdef _Kernel K_RELU = _kernel("relu", 1, False, <void *>C.cg_relu_fwd_f32, <void *>C.cg_relu_fwd_f64, <void *>C.cg_relu_fwd_i64)
-cdef _Kernel K_SIGMOID = _kernel("sigmoid", 1, False, <void *>C.cg_sigmoid_fwd_f32, <void *>C.cg_sigmoid_fwd_f64, NULL)
-cdef _Kernel K_TANH = _kernel("tanh", 1, False, <void *>C.cg_tanh_fwd_f32, <void *>C.cg_tanh_fwd_f64, NULL)
-cdef _Kernel K_POW_SCALAR = _kernel("pow", 1, True, <void *>C.cg_pow_scalar_fwd_f32, <void *>C.cg_pow_scalar_fwd_f64, NULL)
+cdef _Kernel K_SIGMOID = _transcendental(_kernel("sigmoid", 1, False, <void *>C.cg_sigmoid_fwd_f32, <void *>C.cg_sigmoid_fwd_f64, NULL))
+cdef _Kernel K_TANH = _transcendental(_kernel("tanh", 1, False, <void *>C.cg_tanh_fwd_f32, <void *>C.cg_tanh_fwd_f64, NULL))
+cdef _Kernel K_POW_SCALAR = _transcendental(_kernel("pow", 1, True, <void *>C.cg_pow_scalar_fwd_f32, <void *>C.cg_pow_scalar_fwd_f64, NULL))
 
 cdef _Kernel K_RELU_BWD = _kernel("relu_backward", 2, False, <void *>C.cg_relu_bwd_f32, <void *>C.cg_relu_bwd_f64, NULL)
 cdef _Kernel K_SIGMOID_BWD = _kernel("sigmoid_backward", 2, False, <void *>C.cg_sigmoid_bwd_f32, <void *>C.cg_sigmoid_bwd_f64, NULL)
 cdef _Kernel K_TANH_BWD = _kernel("tanh_backward", 2, False, <void *>C.cg_tanh_bwd_f32, <void *>C.cg_tanh_bwd_f64, NULL)
 cdef _Kernel K_ABS_BWD = _kernel("abs_backward", 2, False, <void *>C.cg_abs_bwd_f32, <void *>C.cg_abs_bwd_f64, NULL)
 cdef _Kernel K_SQRT_BWD = _kernel("sqrt_backward", 2, False, <void *>C.cg_sqrt_bwd_f32, <void *>C.cg_sqrt_bwd_f64, NULL)
-cdef _Kernel K_SIN_BWD = _kernel("sin_backward", 2, False, <void *>C.cg_sin_bwd_f32, <void *>C.cg_sin_bwd_f64, NULL)
-cdef _Kernel K_COS_BWD = _kernel("cos_backward", 2, False, <void *>C.cg_cos_bwd_f32, <void *>C.cg_cos_bwd_f64, NULL)
-cdef _Kernel K_POW_SCALAR_BWD = _kernel("pow_backward", 2, True, <void *>C.cg_pow_scalar_bwd_f32, <void *>C.cg_pow_scalar_bwd_f64, NULL)
-cdef _Kernel K_POW_BWD_BASE = _kernel("pow_backward_self", 3, False, <void *>C.cg_pow_bwd_base_f32, <void *>C.cg_pow_bwd_base_f64, NULL)
-cdef _Kernel K_POW_BWD_EXP = _kernel("pow_backward_exponent", 4, False, <void *>C.cg_pow_bwd_exp_f32, <void *>C.cg_pow_bwd_exp_f64, NULL)
+cdef _Kernel K_SIN_BWD = _transcendental(_kernel("sin_backward", 2, False, <void *>C.cg_sin_bwd_f32, <void *>C.cg_sin_bwd_f64, NULL))
+cdef _Kernel K_COS_BWD = _transcendental(_kernel("cos_backward", 2, False, <void *>C.cg_cos_bwd_f32, <void *>C.cg_cos_bwd_f64, NULL))
+cdef _Kernel K_POW_SCALAR_BWD = _transcendental(_kernel("pow_backward", 2, True, <void *>C.cg_pow_scalar_bwd_f32, <void *>C.cg_pow_scalar_bwd_f64, NULL))
+cdef _Kernel K_POW_BWD_BASE = _transcendental(_kernel("pow_backward_self", 3, False, <void *>C.cg_pow_bwd_base_f32, <void *>C.cg_pow_bwd_base_f64, NULL))
+cdef _Kernel K_POW_BWD_EXP = _transcendental(_kernel("pow_backward_exponent", 4, False, <void *>C.cg_pow_bwd_exp_f32, <void *>C.cg_pow_bwd_exp_f64, NULL))
 
 # comparisons, logic and floating-point classes write bool (predicates); bitwise ops take integers
 # and bools; the bool kernels (_bool_capable) spare masks a round trip through int64
@@ -329,29 +316,29 @@ cdef _Kernel K_FLOOR = _kernel("floor", 1, False, <void *>C.cg_floor_fwd_f32, <v
 cdef _Kernel K_CEIL = _kernel("ceil", 1, False, <void *>C.cg_ceil_fwd_f32, <void *>C.cg_ceil_fwd_f64, <void *>C.cg_identity_fwd_i64)
 cdef _Kernel K_ROUND = _kernel("round", 1, False, <void *>C.cg_round_fwd_f32, <void *>C.cg_round_fwd_f64, <void *>C.cg_identity_fwd_i64)
 cdef _Kernel K_ROUND_DECIMALS = _kernel("round", 1, True, <void *>C.cg_round_decimals_fwd_f32, <void *>C.cg_round_decimals_fwd_f64, NULL)
-cdef _Kernel K_ERF = _kernel("erf", 1, False, <void *>C.cg_erf_fwd_f32, <void *>C.cg_erf_fwd_f64, NULL)
-cdef _Kernel K_LOG1P = _kernel("log1p", 1, False, <void *>C.cg_log1p_fwd_f32, <void *>C.cg_log1p_fwd_f64, NULL)
-cdef _Kernel K_EXPM1 = _kernel("expm1", 1, False, <void *>C.cg_expm1_fwd_f32, <void *>C.cg_expm1_fwd_f64, NULL)
+cdef _Kernel K_ERF = _transcendental(_kernel("erf", 1, False, <void *>C.cg_erf_fwd_f32, <void *>C.cg_erf_fwd_f64, NULL))
+cdef _Kernel K_LOG1P = _transcendental(_kernel("log1p", 1, False, <void *>C.cg_log1p_fwd_f32, <void *>C.cg_log1p_fwd_f64, NULL))
+cdef _Kernel K_EXPM1 = _transcendental(_kernel("expm1", 1, False, <void *>C.cg_expm1_fwd_f32, <void *>C.cg_expm1_fwd_f64, NULL))
 cdef _Kernel K_RSQRT = _kernel("rsqrt", 1, False, <void *>C.cg_rsqrt_fwd_f32, <void *>C.cg_rsqrt_fwd_f64, NULL)
 cdef _Kernel K_RECIPROCAL = _kernel("reciprocal", 1, False, <void *>C.cg_reciprocal_fwd_f32, <void *>C.cg_reciprocal_fwd_f64, NULL)
-cdef _Kernel K_GELU = _kernel("gelu", 1, False, <void *>C.cg_gelu_fwd_f32, <void *>C.cg_gelu_fwd_f64, NULL)
-cdef _Kernel K_GELU_TANH = _kernel("gelu", 1, False, <void *>C.cg_gelu_tanh_fwd_f32, <void *>C.cg_gelu_tanh_fwd_f64, NULL)
-cdef _Kernel K_SILU = _kernel("silu", 1, False, <void *>C.cg_silu_fwd_f32, <void *>C.cg_silu_fwd_f64, NULL)
+cdef _Kernel K_GELU = _transcendental(_kernel("gelu", 1, False, <void *>C.cg_gelu_fwd_f32, <void *>C.cg_gelu_fwd_f64, NULL))
+cdef _Kernel K_GELU_TANH = _transcendental(_kernel("gelu", 1, False, <void *>C.cg_gelu_tanh_fwd_f32, <void *>C.cg_gelu_tanh_fwd_f64, NULL))
+cdef _Kernel K_SILU = _transcendental(_kernel("silu", 1, False, <void *>C.cg_silu_fwd_f32, <void *>C.cg_silu_fwd_f64, NULL))
 cdef _Kernel K_LEAKY_RELU = _kernel("leaky_relu", 1, True, <void *>C.cg_leaky_relu_fwd_f32, <void *>C.cg_leaky_relu_fwd_f64, NULL)
-cdef _Kernel K_ELU = _kernel("elu", 1, True, <void *>C.cg_elu_fwd_f32, <void *>C.cg_elu_fwd_f64, NULL)
-cdef _Kernel K_SOFTPLUS = _kernel("softplus", 3, False, <void *>C.cg_softplus_fwd_f32, <void *>C.cg_softplus_fwd_f64, NULL)
+cdef _Kernel K_ELU = _transcendental(_kernel("elu", 1, True, <void *>C.cg_elu_fwd_f32, <void *>C.cg_elu_fwd_f64, NULL))
+cdef _Kernel K_SOFTPLUS = _transcendental(_kernel("softplus", 3, False, <void *>C.cg_softplus_fwd_f32, <void *>C.cg_softplus_fwd_f64, NULL))
 
 cdef _Kernel K_MAXIMUM_BWD = _kernel("maximum_backward", 3, False, <void *>C.cg_maximum_bwd_f32, <void *>C.cg_maximum_bwd_f64, NULL)
 cdef _Kernel K_MINIMUM_BWD = _kernel("minimum_backward", 3, False, <void *>C.cg_minimum_bwd_f32, <void *>C.cg_minimum_bwd_f64, NULL)
 cdef _Kernel K_CLAMP_BWD = _kernel("clamp_backward", 4, False, <void *>C.cg_clamp_bwd_f32, <void *>C.cg_clamp_bwd_f64, NULL)
 cdef _Kernel K_CLAMP_MIN_BWD = _kernel("clamp_backward_min", 4, False, <void *>C.cg_clamp_min_bwd_f32, <void *>C.cg_clamp_min_bwd_f64, NULL)
 cdef _Kernel K_CLAMP_MAX_BWD = _kernel("clamp_backward_max", 4, False, <void *>C.cg_clamp_max_bwd_f32, <void *>C.cg_clamp_max_bwd_f64, NULL)
-cdef _Kernel K_GELU_BWD = _kernel("gelu_backward", 2, False, <void *>C.cg_gelu_bwd_f32, <void *>C.cg_gelu_bwd_f64, NULL)
-cdef _Kernel K_GELU_TANH_BWD = _kernel("gelu_backward", 2, False, <void *>C.cg_gelu_tanh_bwd_f32, <void *>C.cg_gelu_tanh_bwd_f64, NULL)
-cdef _Kernel K_SILU_BWD = _kernel("silu_backward", 2, False, <void *>C.cg_silu_bwd_f32, <void *>C.cg_silu_bwd_f64, NULL)
+cdef _Kernel K_GELU_BWD = _transcendental(_kernel("gelu_backward", 2, False, <void *>C.cg_gelu_bwd_f32, <void *>C.cg_gelu_bwd_f64, NULL))
+cdef _Kernel K_GELU_TANH_BWD = _transcendental(_kernel("gelu_backward", 2, False, <void *>C.cg_gelu_tanh_bwd_f32, <void *>C.cg_gelu_tanh_bwd_f64, NULL))
+cdef _Kernel K_SILU_BWD = _transcendental(_kernel("silu_backward", 2, False, <void *>C.cg_silu_bwd_f32, <void *>C.cg_silu_bwd_f64, NULL))
 cdef _Kernel K_LEAKY_RELU_BWD = _kernel("leaky_relu_backward", 2, True, <void *>C.cg_leaky_relu_bwd_f32, <void *>C.cg_leaky_relu_bwd_f64, NULL)
-cdef _Kernel K_ELU_BWD = _kernel("elu_backward", 2, True, <void *>C.cg_elu_bwd_f32, <void *>C.cg_elu_bwd_f64, NULL)
-cdef _Kernel K_SOFTPLUS_BWD = _kernel("softplus_backward", 4, False, <void *>C.cg_softplus_bwd_f32, <void *>C.cg_softplus_bwd_f64, NULL)
+cdef _Kernel K_ELU_BWD = _transcendental(_kernel("elu_backward", 2, True, <void *>C.cg_elu_bwd_f32, <void *>C.cg_elu_bwd_f64, NULL))
+cdef _Kernel K_SOFTPLUS_BWD = _transcendental(_kernel("softplus_backward", 4, False, <void *>C.cg_softplus_bwd_f32, <void *>C.cg_softplus_bwd_f64, NULL))
 
 
 # ---- reductions over (outer, r, inner) views of a contiguous array ----

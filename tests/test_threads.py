@@ -1,0 +1,155 @@
+"""Intra-op threads: set/get_num_threads, results that do not depend on the thread count, and a
+pool that survives fork() and concurrent callers.
+
+Kernels split work only above a grain (csrc/include/cygrad/parallel.h: 32K elements for cheap
+ops, 4K for transcendental ones), so the tensors here are large enough to be split."""
+import multiprocessing
+import threading
+
+import numpy as np
+import pytest
+
+import cygrad
+
+LARGE = 3 * 65536 + 17  # above every grain, and not a multiple of the chunk count
+
+
+@pytest.fixture
+def restore_threads():
+    before = cygrad.get_num_threads()
+    yield
+    cygrad.set_num_threads(before)
+
+
+def run_with_threads(threads, fn):
+    cygrad.set_num_threads(threads)
+    return fn()
+
+
+def test_num_threads_round_trip(restore_threads):
+    cygrad.set_num_threads(1)
+    assert cygrad.get_num_threads() == 1
+    cygrad.set_num_threads(3)
+    assert cygrad.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("bad", [0, -2])
+def test_set_num_threads_rejects_non_positive(bad, restore_threads):
+    with pytest.raises(RuntimeError, match="positive integer"):
+        cygrad.set_num_threads(bad)
+
+
+def _operands(dtype):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(LARGE).astype(dtype)
+    b = rng.standard_normal(LARGE).astype(dtype)
+    return a, b
+
+
+ELEMENTWISE = {
+    "add": (lambda a, b: a + b, lambda a, b: a + b),
+    "mul-broadcast-row": (lambda a, b: a.reshape(-1, 1)[:4096] * b[:512],
+                          lambda a, b: a.reshape(-1, 1)[:4096] * b[:512]),
+    "transposed": (lambda a, b: a[:512 * 384].reshape(512, 384).t() - 1.5,
+                   lambda a, b: a[:512 * 384].reshape(512, 384).T - 1.5),
+    "strided": (lambda a, b: a[::3] * b[1::3], lambda a, b: a[::3] * b[1::3]),
+    "exp": (lambda a, b: a.exp(), lambda a, b: np.exp(a)),
+    "tanh": (lambda a, b: a.tanh(), lambda a, b: np.tanh(a)),
+    "comparison": (lambda a, b: a > b, lambda a, b: a > b),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(ELEMENTWISE))
+def test_elementwise_is_independent_of_thread_count(name, dtype, restore_threads):
+    a, b = _operands(dtype)
+    op, reference = ELEMENTWISE[name]
+    ca, cb = cygrad.from_numpy(a), cygrad.from_numpy(b)
+    one = run_with_threads(1, lambda: op(ca, cb).numpy())
+    two = run_with_threads(2, lambda: op(ca, cb).numpy())
+    np.testing.assert_array_equal(two, one)  # the same kernel on each block: the same bits
+    expected = reference(a.astype(np.float64), b.astype(np.float64))
+    np.testing.assert_allclose(two, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_in_place_on_a_view_is_split_correctly(restore_threads):
+    a, _ = _operands(np.float64)
+    cygrad.set_num_threads(2)
+    base = cygrad.from_numpy(a.copy()).reshape(-1, 1)[: LARGE - 17].reshape(3, 65536)
+    view = base[:, ::2]
+    view.mul_(2.0)
+    expected = a[: LARGE - 17].reshape(3, 65536).copy()
+    expected[:, ::2] *= 2.0
+    np.testing.assert_array_equal(base.numpy(), expected)
+
+
+@pytest.mark.parametrize("shape, dim", [((LARGE,), None), ((6, 65536), 1), ((65536, 6), 0),
+                                        ((3, 40000, 5), 1)])
+def test_sum_is_independent_of_thread_count(shape, dim, restore_threads):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape)
+    for dtype in (np.float32, np.float64):
+        cx = cygrad.from_numpy(x.astype(dtype))
+        reduce = (lambda: cx.sum()) if dim is None else (lambda: cx.sum(dim))
+        one = run_with_threads(1, lambda: reduce().numpy())
+        two = run_with_threads(2, lambda: reduce().numpy())
+        np.testing.assert_array_equal(two, one)
+        expected = x.astype(dtype).astype(np.float64).sum(axis=dim)
+        np.testing.assert_allclose(two, expected, rtol=1e-6, atol=1e-9)
+
+
+def test_training_step_gradients_are_independent_of_thread_count(restore_threads):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((512, 300)).astype(np.float32)
+    w = rng.standard_normal((300, 200)).astype(np.float32) * 0.05
+
+    def grads():
+        cw = cygrad.tensor(w, requires_grad=True)
+        loss = cygrad.tanh(cygrad.from_numpy(x) @ cw).sigmoid().sum()
+        loss.backward()
+        return cw.grad.numpy()
+
+    np.testing.assert_array_equal(run_with_threads(2, grads), run_with_threads(1, grads))
+
+
+def _child_computes(queue):
+    x = cygrad.ones(LARGE) * 2.0
+    queue.put(float((x.exp() + x).sum()))
+
+
+def test_forked_child_computes_in_parallel_without_hanging(restore_threads):
+    cygrad.set_num_threads(2)
+    warm = cygrad.ones(LARGE).exp()  # the parent's workers are running when it forks
+    assert warm.shape == (LARGE,)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_computes, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung in a parallel kernel")
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == pytest.approx(LARGE * (np.exp(2.0) + 2.0), rel=1e-6)
+
+
+def test_concurrent_python_threads_get_correct_results(restore_threads):
+    """Kernels release the GIL: two Python threads may reach the pool at once (one runs inline)."""
+    cygrad.set_num_threads(2)
+    a, b = _operands(np.float64)
+    ca, cb = cygrad.from_numpy(a), cygrad.from_numpy(b)
+    expected = (ca.tanh() * cb).numpy()
+    np.testing.assert_allclose(expected, np.tanh(a) * b, rtol=1e-12)
+    failures = []
+
+    def work():
+        for _ in range(20):
+            if not np.array_equal((ca.tanh() * cb).numpy(), expected):
+                failures.append("mismatch")
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
