@@ -11,7 +11,9 @@
 #include "cygrad/optim.h"
 
 #include <math.h>
+#include <stddef.h>
 
+#include "cygrad/parallel.h"
 #include "simd_variants.h"
 
 /* torch's lerp(start, end, weight): start + weight * (end - start) for |weight| < 0.5, else
@@ -48,14 +50,14 @@
         SGD_LOOP(T, 0)                                                                             \
     }
 
-CG_SIMD_VARIANTS(CG_EXPORTED, cg_sgd_step_f32,
+CG_SIMD_VARIANTS(static, sgd_step_f32,
                  (float *param, const float *grad, float *momentum_buf, int64_t n, double lr,
                   double momentum, double dampening, double weight_decay, int nesterov,
                   int maximize, int first_step),
                  (param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay, nesterov,
                   maximize, first_step),
                  SGD_BODY(float))
-CG_SIMD_VARIANTS(CG_EXPORTED, cg_sgd_step_f64,
+CG_SIMD_VARIANTS(static, sgd_step_f64,
                  (double *param, const double *grad, double *momentum_buf, int64_t n, double lr,
                   double momentum, double dampening, double weight_decay, int nesterov,
                   int maximize, int first_step),
@@ -107,14 +109,14 @@ CG_SIMD_VARIANTS(CG_EXPORTED, cg_sgd_step_f64,
         ADAM_LOOP(T, SQRT, 0)                                                                      \
     }
 
-CG_SIMD_VARIANTS(CG_EXPORTED, cg_adam_step_f32,
+CG_SIMD_VARIANTS(static, adam_step_f32,
                  (float *param, const float *grad, float *exp_avg, float *exp_avg_sq,
                   float *max_exp_avg_sq, int64_t n, double lr, double beta1, double beta2,
                   double eps, double weight_decay, double step, int decoupled, int maximize),
                  (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, lr, beta1, beta2, eps,
                   weight_decay, step, decoupled, maximize),
                  ADAM_BODY(float, sqrtf))
-CG_SIMD_VARIANTS(CG_EXPORTED, cg_adam_step_f64,
+CG_SIMD_VARIANTS(static, adam_step_f64,
                  (double *param, const double *grad, double *exp_avg, double *exp_avg_sq,
                   double *max_exp_avg_sq, int64_t n, double lr, double beta1, double beta2,
                   double eps, double weight_decay, double step, int decoupled, int maximize),
@@ -168,14 +170,14 @@ CG_SIMD_VARIANTS(CG_EXPORTED, cg_adam_step_f64,
         RMSPROP_LOOP(T, SQRT, 0, 0)                                                                \
     }
 
-CG_SIMD_VARIANTS(CG_EXPORTED, cg_rmsprop_step_f32,
+CG_SIMD_VARIANTS(static, rmsprop_step_f32,
                  (float *param, const float *grad, float *square_avg, float *grad_avg,
                   float *momentum_buf, int64_t n, double lr, double alpha, double eps,
                   double weight_decay, double momentum, int maximize),
                  (param, grad, square_avg, grad_avg, momentum_buf, n, lr, alpha, eps,
                   weight_decay, momentum, maximize),
                  RMSPROP_BODY(float, sqrtf))
-CG_SIMD_VARIANTS(CG_EXPORTED, cg_rmsprop_step_f64,
+CG_SIMD_VARIANTS(static, rmsprop_step_f64,
                  (double *param, const double *grad, double *square_avg, double *grad_avg,
                   double *momentum_buf, int64_t n, double lr, double alpha, double eps,
                   double weight_decay, double momentum, int maximize),
@@ -200,16 +202,112 @@ CG_SIMD_VARIANTS(CG_EXPORTED, cg_rmsprop_step_f64,
         param[i] = param[i] + neg_clr * g / (SQRT(s) + eps_t);                                     \
     }
 
-CG_SIMD_VARIANTS(CG_EXPORTED, cg_adagrad_step_f32,
+CG_SIMD_VARIANTS(static, adagrad_step_f32,
                  (float *param, const float *grad, float *state_sum, int64_t n, double lr,
                   double lr_decay, double weight_decay, double eps, double step, int maximize),
                  (param, grad, state_sum, n, lr, lr_decay, weight_decay, eps, step, maximize),
                  ADAGRAD_BODY(float, sqrtf))
-CG_SIMD_VARIANTS(CG_EXPORTED, cg_adagrad_step_f64,
+CG_SIMD_VARIANTS(static, adagrad_step_f64,
                  (double *param, const double *grad, double *state_sum, int64_t n, double lr,
                   double lr_decay, double weight_decay, double eps, double step, int maximize),
                  (param, grad, state_sum, n, lr, lr_decay, weight_decay, eps, step, maximize),
                  ADAGRAD_BODY(double, sqrt))
+
+/* ---- across threads ----
+ * A step is elementwise over the parameter, so a block [begin, end) of it is the same kernel on
+ * every buffer moved by `begin` and n = end - begin; blocks give the same bits as one pass. The
+ * exported functions pack their arguments into a step_job and split it with cg_parallel_for. */
+
+typedef struct {
+    void *param, *grad, *state[3]; /* state buffers in the kernel's order; NULL: option off */
+    double scalars[6];
+    int flags[3];
+    void (*run_block)(const void *job, int64_t begin, int64_t end);
+} step_job;
+
+#define AT(job, buffer, T, begin) ((job)->buffer ? (T *)(job)->buffer + (begin) : NULL)
+
+static void run_step_block(void *job, int64_t begin, int64_t end)
+{
+    ((step_job *)job)->run_block(job, begin, end);
+}
+
+static void split_step(step_job *job, int64_t n)
+{
+    cg_parallel_for(n, CG_GRAIN_CHEAP, run_step_block, job);
+}
+
+#define DEFINE_PARALLEL_STEPS(T, suffix)                                                           \
+    static void sgd_block_##suffix(const void *ctx, int64_t b, int64_t e)                          \
+    {                                                                                              \
+        const step_job *j = ctx;                                                                   \
+        sgd_step_##suffix(AT(j, param, T, b), AT(j, grad, T, b), AT(j, state[0], T, b), e - b,     \
+                          j->scalars[0], j->scalars[1], j->scalars[2], j->scalars[3],              \
+                          j->flags[0], j->flags[1], j->flags[2]);                                  \
+    }                                                                                              \
+    void cg_sgd_step_##suffix(T *param, const T *grad, T *momentum_buf, int64_t n, double lr,      \
+                              double momentum, double dampening, double weight_decay,              \
+                              int nesterov, int maximize, int first_step)                          \
+    {                                                                                              \
+        step_job job = {param, (void *)grad, {momentum_buf},                                       \
+                        {lr, momentum, dampening, weight_decay}, {nesterov, maximize, first_step}, \
+                        sgd_block_##suffix};                                                       \
+        split_step(&job, n);                                                                       \
+    }                                                                                              \
+    static void adam_block_##suffix(const void *ctx, int64_t b, int64_t e)                         \
+    {                                                                                              \
+        const step_job *j = ctx;                                                                   \
+        adam_step_##suffix(AT(j, param, T, b), AT(j, grad, T, b), AT(j, state[0], T, b),           \
+                           AT(j, state[1], T, b), AT(j, state[2], T, b), e - b, j->scalars[0],     \
+                           j->scalars[1], j->scalars[2], j->scalars[3], j->scalars[4],             \
+                           j->scalars[5], j->flags[0], j->flags[1]);                               \
+    }                                                                                              \
+    void cg_adam_step_##suffix(T *param, const T *grad, T *exp_avg, T *exp_avg_sq,                 \
+                               T *max_exp_avg_sq, int64_t n, double lr, double beta1,              \
+                               double beta2, double eps, double weight_decay, double step,         \
+                               int decoupled, int maximize)                                        \
+    {                                                                                              \
+        step_job job = {param, (void *)grad, {exp_avg, exp_avg_sq, max_exp_avg_sq},                \
+                        {lr, beta1, beta2, eps, weight_decay, step}, {decoupled, maximize},        \
+                        adam_block_##suffix};                                                      \
+        split_step(&job, n);                                                                       \
+    }                                                                                              \
+    static void rmsprop_block_##suffix(const void *ctx, int64_t b, int64_t e)                      \
+    {                                                                                              \
+        const step_job *j = ctx;                                                                   \
+        rmsprop_step_##suffix(AT(j, param, T, b), AT(j, grad, T, b), AT(j, state[0], T, b),        \
+                              AT(j, state[1], T, b), AT(j, state[2], T, b), e - b, j->scalars[0],  \
+                              j->scalars[1], j->scalars[2], j->scalars[3], j->scalars[4],          \
+                              j->flags[0]);                                                        \
+    }                                                                                              \
+    void cg_rmsprop_step_##suffix(T *param, const T *grad, T *square_avg, T *grad_avg,             \
+                                  T *momentum_buf, int64_t n, double lr, double alpha, double eps, \
+                                  double weight_decay, double momentum, int maximize)              \
+    {                                                                                              \
+        step_job job = {param, (void *)grad, {square_avg, grad_avg, momentum_buf},                 \
+                        {lr, alpha, eps, weight_decay, momentum}, {maximize},                      \
+                        rmsprop_block_##suffix};                                                   \
+        split_step(&job, n);                                                                       \
+    }                                                                                              \
+    static void adagrad_block_##suffix(const void *ctx, int64_t b, int64_t e)                      \
+    {                                                                                              \
+        const step_job *j = ctx;                                                                   \
+        adagrad_step_##suffix(AT(j, param, T, b), AT(j, grad, T, b), AT(j, state[0], T, b), e - b, \
+                              j->scalars[0], j->scalars[1], j->scalars[2], j->scalars[3],          \
+                              j->scalars[4], j->flags[0]);                                         \
+    }                                                                                              \
+    void cg_adagrad_step_##suffix(T *param, const T *grad, T *state_sum, int64_t n, double lr,     \
+                                  double lr_decay, double weight_decay, double eps, double step,   \
+                                  int maximize)                                                    \
+    {                                                                                              \
+        step_job job = {param, (void *)grad, {state_sum},                                          \
+                        {lr, lr_decay, weight_decay, eps, step}, {maximize},                       \
+                        adagrad_block_##suffix};                                                   \
+        split_step(&job, n);                                                                       \
+    }
+
+DEFINE_PARALLEL_STEPS(float, f32)
+DEFINE_PARALLEL_STEPS(double, f64)
 
 /* ---- vector norm ---- */
 

@@ -153,3 +153,27 @@ def test_concurrent_python_threads_get_correct_results(restore_threads):
     for t in threads:
         t.join()
     assert not failures
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda params: cygrad.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda params: cygrad.optim.Adam(params, lr=0.01, amsgrad=True),
+    lambda params: cygrad.optim.AdamW(params, lr=0.01, weight_decay=0.1),
+    lambda params: cygrad.optim.RMSprop(params, lr=0.01, momentum=0.5, centered=True),
+    lambda params: cygrad.optim.Adagrad(params, lr=0.1, lr_decay=0.01),
+], ids=["sgd", "adam", "adamw", "rmsprop", "adagrad"])
+def test_optimizer_steps_are_independent_of_thread_count(make_optimizer, restore_threads):
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal(LARGE).astype(np.float32)
+    grads = [rng.standard_normal(LARGE).astype(np.float32) for _ in range(3)]
+
+    def train():
+        p = cygrad.nn.Parameter(cygrad.from_numpy(start.copy()))
+        optimizer = make_optimizer([p])
+        for g in grads:
+            p.grad = cygrad.from_numpy(g.copy())
+            optimizer.step()
+        return p.detach().numpy()
+
+    np.testing.assert_array_equal(run_with_threads(2, train), run_with_threads(1, train))
+    assert not np.array_equal(train(), start)  # the steps did move the parameter
