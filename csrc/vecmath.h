@@ -1,16 +1,18 @@
 /* Internal to csrc/: float32 exp, expm1, log, log1p, tanh and sigmoid that gcc vectorizes.
  *
  * glibc's expf/logf/tanhf are scalar calls, which keep the loops around them scalar. These are
- * `static inline` and branch-free: range reduction, a polynomial, and the exponent field written
- * through integer bit casts; every `c ? a : b` selects between values already computed, so gcc
- * turns it into a vector blend. Inlined into the loops of each SIMD variant (simd_variants.h), they
- * vectorize for AVX-512, AVX2 and SSE2 alike, and since no FMA is written (and -ffp-contract=off),
- * every path rounds the same operations the same way: the results are bitwise equal.
+ * forced-inline and branch-free: range reduction, a polynomial, and the exponent field read and
+ * written through integer bit casts; every select is vm_select between values already computed,
+ * which gcc emits as a vector blend. Inlined into the loops of each SIMD variant
+ * (simd_variants.h), they vectorize for AVX-512, AVX2 and SSE2 alike, and since no FMA is written
+ * (and -ffp-contract=off), every path rounds the same operations the same way: the results are
+ * bitwise equal.
  *
- * Accuracy over all float32 inputs, against the float64 result: exp, log and tanh within 2 ulp,
- * sigmoid within 4 (tests/test_vecmath.py checks). The polynomials are Cephes' (S. Moshier).
- * NaN propagates through every function (no max/min that could drop it); +-inf, +-0, subnormal
- * inputs and results, overflow to inf and underflow to 0 are as in C's functions.
+ * Accuracy over all float32 inputs, against the float64 result (an exhaustive run; the tests
+ * check samples): exp 0.99 ulp, log 0.83, tanh 1.33, sigmoid 2.4, expm1 and log1p ~1.5. The
+ * polynomials are Cephes' (S. Moshier). NaN propagates through every function (no max/min that
+ * could drop it); +-inf, +-0, subnormal inputs and results, overflow to inf and underflow to 0
+ * are as in C's functions.
  *
  * The vm_* macros at the end are type-generic: float goes here, double to libm, so each kernel
  * formula is still written once for both dtypes.
@@ -164,22 +166,22 @@ VM_INLINE float vm_log1pf(float x)
     return vm_select(d == 0, x, vm_select((u == INFINITY) | (u == 0), log_u, y));
 }
 
-/* hyperbolic tangent */
+/* hyperbolic tangent, computed for |x| and given x's sign (tanh is odd; so -0 stays -0) */
 VM_INLINE float vm_tanhf(float x)
 {
-    /* |x| < 0.625: x + x^3 P(x^2) (Cephes tanhf) */
-    const float z = x * x;
+    const float a = fabsf(x);
+    /* |x| < 0.625: |x| + |x|^3 P(x^2) (Cephes tanhf) */
+    const float z = a * a;
     float p = -5.70498872745e-3f;
     p = p * z + 2.06390887954e-2f;
     p = p * z - 5.37397155531e-2f;
     p = p * z + 1.33314422036e-1f;
     p = p * z - 3.33332819422e-1f;
-    const float near_zero = p * z * x + x;
-    /* else 1 - 2 / (e^2|x| + 1), with x's sign; e^2|x| = inf gives 1 */
-    const float a = fabsf(x);
+    const float near_zero = p * z * a + a;
+    /* else 1 - 2 / (e^2|x| + 1); e^2|x| = inf gives 1 */
     const float far = 1 - 2 / (vm_expf(a + a) + 1);
-    const float signed_far = vm_from_bits(vm_bits(far) | (vm_bits(x) & 0x80000000u));
-    return vm_select(a < 0.625f, near_zero, signed_far);
+    const float magnitude = vm_select(a < 0.625f, near_zero, far);
+    return vm_from_bits(vm_bits(magnitude) | (vm_bits(x) & 0x80000000u));
 }
 
 /* 1 / (1 + e^-x), computed as torch does: e^-x for x >= 0, e^x / (1 + e^x) below, so no
