@@ -7,8 +7,10 @@
  *     fallback for everything else (negative strides, transposed views...).
  * Float kernels are compiled once per SIMD level (simd_variants.h); int64 kernels are not.
  *
- * Formulas are written once for float and double with <tgmath.h>: exp(x) is expf for a float x
- * and exp for a double x. Literals in formulas are integers so that nothing is promoted to double.
+ * Formulas are written once for float and double with <tgmath.h>: sqrt(x) is sqrtf for a float x
+ * and sqrt for a double x. exp, expm1, log, log1p, tanh and sigmoid are vecmath.h's vm_* instead:
+ * vectorized for float, libm for double. Literals in formulas are integers so that nothing is
+ * promoted to double.
  * Where torch's result for an edge case (NaN, -0, inf gradient) depends on how the formula is
  * written, the formula follows torch's CPU kernel so results match it bit for bit.
  */
@@ -19,6 +21,7 @@
 
 #include "nd_walk.h"
 #include "simd_variants.h"
+#include "vecmath.h"
 
 /* ---- loop bodies, by number of inputs. Parameters are named it, out, in1, in2, ...; EXPR reads
  * the current input elements through the names given (X, or A and B, ...). ---- */
@@ -167,9 +170,9 @@ DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_neg_fwd, x, -x)
 /* y = |x| */
 DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_abs_fwd, x, fabs(x))
 /* y = exp(x) */
-DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_exp_fwd, x, exp(x))
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_exp_fwd, x, vm_exp(x))
 /* y = log(x) */
-DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_log_fwd, x, log(x))
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_log_fwd, x, vm_log(x))
 /* y = sqrt(x) */
 DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_sqrt_fwd, x, sqrt(x))
 /* y = sin(x) */
@@ -179,10 +182,9 @@ DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_cos_fwd, x, cos(x))
 /* y = max(x, 0); written `x < 0 ? 0 : x` as torch does, so NaN (NaN < 0 is false) and -0 pass */
 DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_relu_fwd, x, x < 0 ? 0 : x)
 /* y = 1 / (1 + exp(-x)); for x < 0 the equal exp(x) / (1 + exp(x)) keeps exp from overflowing */
-DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_sigmoid_fwd, x,
-                   x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)))
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_sigmoid_fwd, x, vm_sigmoid(x))
 /* y = tanh(x) */
-DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_tanh_fwd, x, tanh(x))
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_tanh_fwd, x, vm_tanh(x))
 
 /* ==== backward ==== */
 
@@ -206,7 +208,7 @@ DEFINE_BINARY_FLOAT(CG_EXPORTED, cg_cos_bwd, x, gy, gy * -sin(x))
 DEFINE_TERNARY_FLOAT(CG_EXPORTED, cg_pow_bwd_base, a, b, gy, b == 0 ? 0 : gy * (b * pow(a, b - 1)))
 /* gb = gy * y * log(a), and 0 where a == 0 and b >= 0 (y = a ** b) */
 DEFINE_QUATERNARY_FLOAT(CG_EXPORTED, cg_pow_bwd_exp, a, b, y, gy,
-                        gy * (a == 0 && b >= 0 ? 0 : y * log(a)))
+                        gy * (a == 0 && b >= 0 ? 0 : y * vm_log(a)))
 
 /* ==== x ** e for a scalar exponent e ====
  *
@@ -613,9 +615,9 @@ void cg_round_decimals_fwd_f64(const cg_iter *it, double *out, const double *x, 
 /* y = erf(x) */
 DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_erf_fwd, x, erf(x))
 /* y = log(1 + x), accurate near 0 */
-DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_log1p_fwd, x, log1p(x))
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_log1p_fwd, x, vm_log1p(x))
 /* y = exp(x) - 1, accurate near 0 */
-DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_expm1_fwd, x, expm1(x))
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_expm1_fwd, x, vm_expm1(x))
 /* y = 1 / sqrt(x) */
 DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_rsqrt_fwd, x, 1 / sqrt(x))
 /* y = 1 / x */
@@ -629,23 +631,23 @@ DEFINE_UNARY_T(cg_gelu_fwd, x, GELU)
 /* y = x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2   (gelu, approximate='tanh') */
 #define GELU_TANH(T, x)                                                                            \
     ((T)0.5 * (x) *                                                                                \
-     (1 + tanh((T)(M_SQRT2 * M_2_SQRTPI * 0.5) * ((x) + (T)0.044715 * ((x) * (x) * (x))))))
+     (1 + vm_tanh((T)(M_SQRT2 * M_2_SQRTPI * 0.5) * ((x) + (T)0.044715 * ((x) * (x) * (x))))))
 DEFINE_UNARY_T(cg_gelu_tanh_fwd, x, GELU_TANH)
 /* y = x * sigmoid(x) = x / (1 + exp(-x)) */
-DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_silu_fwd, x, x / (1 + exp(-x)))
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_silu_fwd, x, x / (1 + vm_exp(-x)))
 /* y = x > 0 ? x : slope * x */
 DEFINE_UNARY_PARAM_FLOAT(cg_leaky_relu_fwd, x, slope, x > 0 ? x : x * slope)
 /* y = x < 0 ? alpha * (exp(x) - 1) : x */
-DEFINE_UNARY_PARAM_FLOAT(cg_elu_fwd, x, alpha, x < 0 ? expm1(x) * alpha : x)
+DEFINE_UNARY_PARAM_FLOAT(cg_elu_fwd, x, alpha, x < 0 ? vm_expm1(x) * alpha : x)
 /* y = beta * x > threshold ? x : log(1 + exp(beta * x)) / beta   (beta and threshold come as
  * broadcast scalar operands: the runner passes one parameter only) */
 DEFINE_TERNARY_BCAST_FLOAT(cg_softplus_fwd, x, beta, threshold,
-                     x * beta > threshold ? x : log1p(exp(x * beta)) / beta)
+                     x * beta > threshold ? x : vm_log1p(vm_exp(x * beta)) / beta)
 
 /* d gelu/dx = Phi(x) + x phi(x): the normal cdf plus x times the normal pdf */
 #define GELU_GRAD(T, x)                                                                            \
     ((T)0.5 * (1 + erf((x) * (T)M_SQRT1_2)) +                                                      \
-     (x) * ((T)(M_2_SQRTPI * M_SQRT1_2 * 0.5) * exp((x) * (x) * (T)-0.5)))
+     (x) * ((T)(M_2_SQRTPI * M_SQRT1_2 * 0.5) * vm_exp((x) * (x) * (T)-0.5)))
 /* gx = gy * (Phi(x) + x phi(x)) */
 #define GELU_BWD(T, x, gy) ((gy) * GELU_GRAD(T, x))
 DEFINE_BINARY_T(cg_gelu_bwd, x, gy, GELU_BWD)
@@ -656,7 +658,7 @@ DEFINE_BINARY_T(cg_gelu_bwd, x, gy, GELU_BWD)
     {                                                                                              \
         const T beta = (T)(M_SQRT2 * M_2_SQRTPI * 0.5), kappa = (T)0.044715;                       \
         const T x_sq = x * x, x_cube = x_sq * x;                                                   \
-        const T tanh_inner = tanh(beta * (x + kappa * x_cube));                                    \
+        const T tanh_inner = vm_tanh(beta * (x + kappa * x_cube));                                 \
         const T left = (T)0.5 * x, right = 1 + tanh_inner;                                         \
         const T left_derivative = (T)0.5 * right;                                                  \
         const T tanh_derivative = 1 - tanh_inner * tanh_inner;                                     \
@@ -673,7 +675,7 @@ DEFINE_BINARY(CG_EXPORTED, cg_gelu_tanh_bwd_f64, double, x, gy, gy * gelu_tanh_g
 #define DEFINE_SILU_GRAD(T, suffix)                                                                \
     static inline T silu_bwd_##suffix(T x, T gy)                                                   \
     {                                                                                              \
-        const T s = 1 / (1 + exp(-x));                                                             \
+        const T s = 1 / (1 + vm_exp(-x));                                                          \
         return gy * s * (1 + x * (1 - s));                                                         \
     }
 DEFINE_SILU_GRAD(float, f32)
@@ -685,13 +687,13 @@ DEFINE_BINARY(CG_EXPORTED, cg_silu_bwd_f64, double, x, gy, silu_bwd_f64(x, gy))
 DEFINE_BINARY_PARAM_FLOAT(cg_leaky_relu_bwd, x, gy, slope, x > 0 ? gy : gy * slope)
 /* gx = x > 0 ? gy : gy * alpha * exp(x)   (NaN x gives NaN: torch's vectorized select; its scalar
  * loop, which handles the tail of a row, passes gy there instead) */
-DEFINE_BINARY_PARAM_FLOAT(cg_elu_bwd, x, gy, alpha, x > 0 ? gy : gy * alpha * exp(x))
+DEFINE_BINARY_PARAM_FLOAT(cg_elu_bwd, x, gy, alpha, x > 0 ? gy : gy * alpha * vm_exp(x))
 
 /* gx = beta * x > threshold ? gy : gy * z / (z + 1), z = exp(beta * x) */
 #define DEFINE_SOFTPLUS_GRAD(T, suffix)                                                            \
     static inline T softplus_bwd_##suffix(T x, T gy, T beta, T threshold)                          \
     {                                                                                              \
-        const T z = exp(x * beta);                                                                 \
+        const T z = vm_exp(x * beta);                                                              \
         return x * beta > threshold ? gy : gy * z / (z + 1);                                       \
     }
 DEFINE_SOFTPLUS_GRAD(float, f32)

@@ -1,9 +1,16 @@
 /* Loss kernels (see cygrad/loss.h). Cross-entropy is log-softmax and NLL fused: one pass finds
  * the row max, one sums exp(x - max) in double, one writes log-probabilities and the loss, so
- * logits of +-1000 are exact. Formulas are written once for float and double with <tgmath.h>. */
+ * logits of +-1000 are exact. Formulas are written once for float and double with <tgmath.h>;
+ * exp, log and log1p are vecmath.h's (vectorized for float, libm for double). */
 #include "cygrad/loss.h"
 
 #include <tgmath.h>
+
+#include "simd_variants.h"
+#include "vecmath.h"
+
+/* partial sums of a row's exponentials: the loop over them vectorizes */
+#define LANES 16
 
 #define WEIGHT(w, k) ((w) ? (w)[k] : 1)
 
@@ -14,9 +21,18 @@
         T max = x[0];                                                                              \
         for (int64_t k = 1; k < c; ++k)                                                            \
             max = x[k] > max ? x[k] : max;                                                         \
+        double lanes[LANES] = {0};                                                                 \
+        int64_t k = 0;                                                                             \
+        for (; k + LANES <= c; k += LANES) {                                                       \
+            CG_SIMD_LOOP                                                                           \
+            for (int j = 0; j < LANES; ++j)                                                        \
+                lanes[j] += vm_exp(x[k + j] - max);                                                \
+        }                                                                                          \
         double sum = 0;                                                                            \
-        for (int64_t k = 0; k < c; ++k)                                                            \
-            sum += exp((double)(x[k] - max));                                                      \
+        for (; k < c; ++k)                                                                         \
+            sum += vm_exp(x[k] - max);                                                             \
+        for (int j = 0; j < LANES; ++j)                                                            \
+            sum += lanes[j];                                                                       \
         const T shift = max + (T)log(sum);                                                         \
         for (int64_t k = 0; k < c; ++k)                                                            \
             logp[k] = x[k] - shift;                                                                \
@@ -63,7 +79,7 @@
             const T nll_scale = (T)((1 - eps) * WEIGHT(weight, t));                                \
             const T smooth_scale = (T)(eps / c);                                                   \
             for (int64_t k = 0; k < c; ++k) {                                                      \
-                const T p = exp(logp[k]);                                                          \
+                const T p = vm_exp(logp[k]);                                                       \
                 gx[k] = g * (nll_scale * (p - (k == t)) +                                          \
                              smooth_scale * (p * (T)weight_total - WEIGHT(weight, k)));            \
             }                                                                                      \
@@ -98,7 +114,7 @@
             for (int64_t k = 0; k < c; ++k) {                                                      \
                 const T q = (T)((1 - eps) * target[i * c + k] + eps / c);                          \
                 grad_logits[i * c + k] =                                                           \
-                    row_grad[i] * (exp(logp[k]) * (T)mass - WEIGHT(weight, k) * q);                \
+                    row_grad[i] * (vm_exp(logp[k]) * (T)mass - WEIGHT(weight, k) * q);             \
             }                                                                                      \
         }                                                                                          \
     }                                                                                              \
@@ -126,8 +142,8 @@
     void cg_bce_fwd_##suffix(const T *x, const T *y, const T *w, int64_t n, T *loss)               \
     {                                                                                              \
         for (int64_t i = 0; i < n; ++i) {                                                          \
-            const T log_x = fmax(log(x[i]), (T)-100);                                              \
-            const T log_1mx = fmax(log(1 - x[i]), (T)-100);                                        \
+            const T log_x = fmax(vm_log(x[i]), (T)-100);                                           \
+            const T log_1mx = fmax(vm_log(1 - x[i]), (T)-100);                                     \
             loss[i] = -WEIGHT(w, i) * (y[i] * log_x + (1 - y[i]) * log_1mx);                       \
         }                                                                                          \
     }                                                                                              \
@@ -143,7 +159,7 @@
     {                                                                                              \
         for (int64_t i = 0; i < n; ++i) {                                                          \
             const T log_weight = pos_weight ? (pos_weight[i] - 1) * y[i] + 1 : 1;                  \
-            const T softplus_neg_x = log1p(exp(-fabs(x[i]))) + fmax(-x[i], (T)0);                  \
+            const T softplus_neg_x = vm_log1p(vm_exp(-fabs(x[i]))) + fmax(-x[i], (T)0);            \
             loss[i] = WEIGHT(w, i) * ((1 - y[i]) * x[i] + log_weight * softplus_neg_x);            \
         }                                                                                          \
     }                                                                                              \
@@ -153,7 +169,7 @@
     {                                                                                              \
         for (int64_t i = 0; i < n; ++i) {                                                          \
             const T log_weight = pos_weight ? (pos_weight[i] - 1) * y[i] + 1 : 1;                  \
-            const T sigmoid_neg_x = 1 / (1 + exp(x[i]));                                           \
+            const T sigmoid_neg_x = 1 / (1 + vm_exp(x[i]));                                        \
             gx[i] = g[i] * WEIGHT(w, i) * ((1 - y[i]) - log_weight * sigmoid_neg_x);               \
         }                                                                                          \
     }                                                                                              \

@@ -7,11 +7,19 @@
  *
  * Stability: the line's max is subtracted before exp, so no exp overflows, and logits of +-1000
  * give exact results. Sums of exponentials and the backward dot products accumulate in double,
- * for float32 too. Formulas are written once for float and double with <tgmath.h>.
+ * for float32 too. Formulas are written once for float and double with <tgmath.h>; exp is
+ * vecmath.h's (vectorized for float). The forward kernels and log_softmax's backward are compiled
+ * per SIMD level (simd_variants.h); their maxima and sums keep LANES partial results, so the loops
+ * vectorize and every level adds in the same order (the same bits).
  */
 #include "cygrad/nn.h"
 
 #include <tgmath.h>
+
+#include "simd_variants.h"
+#include "vecmath.h"
+
+#define LANES 16
 
 #define LINE_FUNCTION static inline __attribute__((always_inline))
 
@@ -33,9 +41,61 @@
     LINE_FUNCTION T line_max_##suffix(const T *x, int64_t r, int64_t stride)                       \
     {                                                                                              \
         T max = x[0];                                                                              \
-        for (int64_t k = 1; k < r; ++k)                                                            \
+        int64_t k = 1;                                                                             \
+        if (r >= 2 * LANES) {                                                                      \
+            T lanes[LANES];                                                                        \
+            for (int j = 0; j < LANES; ++j)                                                        \
+                lanes[j] = x[j * stride];                                                          \
+            for (k = LANES; k + LANES <= r; k += LANES) {                                          \
+                CG_SIMD_LOOP                                                                       \
+                for (int j = 0; j < LANES; ++j) {                                                  \
+                    const T v = x[(k + j) * stride];                                               \
+                    lanes[j] = v > lanes[j] ? v : lanes[j];                                        \
+                }                                                                                  \
+            }                                                                                      \
+            max = lanes[0];                                                                        \
+            for (int j = 1; j < LANES; ++j)                                                        \
+                max = lanes[j] > max ? lanes[j] : max;                                             \
+        }                                                                                          \
+        for (; k < r; ++k)                                                                         \
             max = x[k * stride] > max ? x[k * stride] : max;                                       \
         return max;                                                                                \
+    }                                                                                              \
+                                                                                                   \
+    /* sum_k exp(x[k] - shift) in double (exp itself in T, as torch computes it) */                \
+    LINE_FUNCTION double line_exp_sum_##suffix(const T *x, int64_t r, int64_t stride, T shift)     \
+    {                                                                                              \
+        double lanes[LANES] = {0};                                                                 \
+        int64_t k = 0;                                                                             \
+        for (; k + LANES <= r; k += LANES) {                                                       \
+            CG_SIMD_LOOP                                                                           \
+            for (int j = 0; j < LANES; ++j)                                                        \
+                lanes[j] += vm_exp(x[(k + j) * stride] - shift);                                   \
+        }                                                                                          \
+        double sum = 0;                                                                            \
+        for (; k < r; ++k)                                                                         \
+            sum += vm_exp(x[k * stride] - shift);                                                  \
+        for (int j = 0; j < LANES; ++j)                                                            \
+            sum += lanes[j];                                                                       \
+        return sum;                                                                                \
+    }                                                                                              \
+                                                                                                   \
+    /* sum_k v[k] in double */                                                                     \
+    LINE_FUNCTION double line_sum_##suffix(const T *v, int64_t r, int64_t stride)                  \
+    {                                                                                              \
+        double lanes[LANES] = {0};                                                                 \
+        int64_t k = 0;                                                                             \
+        for (; k + LANES <= r; k += LANES) {                                                       \
+            CG_SIMD_LOOP                                                                           \
+            for (int j = 0; j < LANES; ++j)                                                        \
+                lanes[j] += v[(k + j) * stride];                                                   \
+        }                                                                                          \
+        double sum = 0;                                                                            \
+        for (; k < r; ++k)                                                                         \
+            sum += v[k * stride];                                                                  \
+        for (int j = 0; j < LANES; ++j)                                                            \
+            sum += lanes[j];                                                                       \
+        return sum;                                                                                \
     }                                                                                              \
                                                                                                    \
     /* y = exp(x - max) / sum(exp(x - max)) */                                                     \
@@ -44,19 +104,15 @@
     {                                                                                              \
         x += start, y += start;                                                                    \
         const T max = line_max_##suffix(x, r, stride);                                             \
-        double sum = 0;                                                                            \
-        for (int64_t k = 0; k < r; ++k) {                                                          \
-            const T e = exp(x[k * stride] - max);                                                  \
-            y[k * stride] = e;                                                                     \
-            sum += e;                                                                              \
-        }                                                                                          \
+        for (int64_t k = 0; k < r; ++k)                                                            \
+            y[k * stride] = vm_exp(x[k * stride] - max);                                           \
+        const double sum = line_sum_##suffix(y, r, stride);                                        \
         for (int64_t k = 0; k < r; ++k)                                                            \
             y[k * stride] = (T)(y[k * stride] / sum);                                              \
     }                                                                                              \
-    void cg_softmax_fwd_##suffix(const T *x, T *y, int64_t outer, int64_t r, int64_t inner)        \
-    {                                                                                              \
-        FOR_EACH_LINE(softmax_line_##suffix, x, y)                                                 \
-    }                                                                                              \
+    CG_SIMD_VARIANTS(CG_EXPORTED, cg_softmax_fwd_##suffix,                                         \
+                     (const T *x, T *y, int64_t outer, int64_t r, int64_t inner),                  \
+                     (x, y, outer, r, inner), FOR_EACH_LINE(softmax_line_##suffix, x, y))          \
                                                                                                    \
     /* gx = y * (gy - sum_k(gy * y)) */                                                            \
     LINE_FUNCTION void softmax_bwd_line_##suffix(int64_t start, int64_t r, int64_t stride,         \
@@ -82,35 +138,27 @@
     {                                                                                              \
         x += start, y += start;                                                                    \
         const T max = line_max_##suffix(x, r, stride);                                             \
-        double sum = 0;                                                                            \
-        for (int64_t k = 0; k < r; ++k)                                                            \
-            sum += exp(x[k * stride] - max);                                                       \
-        const T log_sum = (T)log(sum);                                                             \
+        const T log_sum = (T)log(line_exp_sum_##suffix(x, r, stride, max));                       \
         for (int64_t k = 0; k < r; ++k)                                                            \
             y[k * stride] = x[k * stride] - max - log_sum;                                         \
     }                                                                                              \
-    void cg_log_softmax_fwd_##suffix(const T *x, T *y, int64_t outer, int64_t r, int64_t inner)    \
-    {                                                                                              \
-        FOR_EACH_LINE(log_softmax_line_##suffix, x, y)                                             \
-    }                                                                                              \
+    CG_SIMD_VARIANTS(CG_EXPORTED, cg_log_softmax_fwd_##suffix,                                     \
+                     (const T *x, T *y, int64_t outer, int64_t r, int64_t inner),                  \
+                     (x, y, outer, r, inner), FOR_EACH_LINE(log_softmax_line_##suffix, x, y))      \
                                                                                                    \
     /* gx = gy - exp(y) * sum_k(gy) */                                                             \
     LINE_FUNCTION void log_softmax_bwd_line_##suffix(int64_t start, int64_t r, int64_t stride,     \
                                                      const T *y, const T *gy, T *gx)               \
     {                                                                                              \
         y += start, gy += start, gx += start;                                                      \
-        double sum = 0;                                                                            \
+        const T sum_t = (T)line_sum_##suffix(gy, r, stride);                                       \
         for (int64_t k = 0; k < r; ++k)                                                            \
-            sum += gy[k * stride];                                                                 \
-        const T sum_t = (T)sum;                                                                    \
-        for (int64_t k = 0; k < r; ++k)                                                            \
-            gx[k * stride] = gy[k * stride] - exp(y[k * stride]) * sum_t;                          \
+            gx[k * stride] = gy[k * stride] - vm_exp(y[k * stride]) * sum_t;                       \
     }                                                                                              \
-    void cg_log_softmax_bwd_##suffix(const T *y, const T *gy, T *gx, int64_t outer, int64_t r,     \
-                                     int64_t inner)                                                \
-    {                                                                                              \
-        FOR_EACH_LINE(log_softmax_bwd_line_##suffix, y, gy, gx)                                    \
-    }
+    CG_SIMD_VARIANTS(CG_EXPORTED, cg_log_softmax_bwd_##suffix,                                     \
+                     (const T *y, const T *gy, T *gx, int64_t outer, int64_t r, int64_t inner),    \
+                     (y, gy, gx, outer, r, inner),                                                 \
+                     FOR_EACH_LINE(log_softmax_bwd_line_##suffix, y, gy, gx))
 
 DEFINE_SOFTMAX_FAMILY(float, f32)
 DEFINE_SOFTMAX_FAMILY(double, f64)

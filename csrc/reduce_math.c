@@ -8,7 +8,8 @@
  *     read in turn and combined into per-column accumulators (stack arrays: kernels do not
  *     allocate), so every access stays contiguous.
  * Float kernels are compiled per SIMD level (simd_variants.h); float32 accumulates in double, and
- * exp/log are <tgmath.h>'s, so they run in the element type where torch's do.
+ * exp/log are vecmath.h's vm_exp/vm_log (vectorized for float, libm for double), so they run in the
+ * element type where torch's do.
  */
 #include "cygrad/reduce_math.h"
 
@@ -16,6 +17,7 @@
 #include <tgmath.h>
 
 #include "simd_variants.h"
+#include "vecmath.h"
 
 #define TILE 256
 #define LANES 16
@@ -73,7 +75,7 @@ static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
     DEFINE_ROW_FOLD(row_squared_deviations_##suffix, T, x, mean, 0, (x - mean) * (x - mean),       \
                     FOLD_ADD)                                                                      \
     DEFINE_ROW_FOLD(row_max_##suffix, T, x, c, -INFINITY, x, FOLD_MAX)                             \
-    DEFINE_ROW_FOLD(row_exp_sum_##suffix, T, x, shift, 0, (T)exp(x - (T)shift), FOLD_ADD)          \
+    DEFINE_ROW_FOLD(row_exp_sum_##suffix, T, x, shift, 0, vm_exp(x - (T)shift), FOLD_ADD)         \
     DEFINE_ROW_FOLD(row_squares_##suffix, T, x, c, 0, (double)x * x, FOLD_ADD)                     \
     DEFINE_ROW_FOLD(row_abs_sum_##suffix, T, x, c, 0, fabs((double)x), FOLD_ADD)                   \
     DEFINE_ROW_FOLD(row_abs_max_##suffix, T, x, c, 0, fabs((double)x), FOLD_MAX)                   \
@@ -230,7 +232,7 @@ DEFINE_VAR(double, f64)
             for (int64_t o = 0; o < outer; ++o) {                                                  \
                 const T *row = x + o * r;                                                          \
                 const T shift = LSE_SHIFT(T, row_max_##suffix(row, r, 0));                         \
-                out[o] = (T)log((T)row_exp_sum_##suffix(row, r, shift)) + shift;                   \
+                out[o] = vm_log((T)row_exp_sum_##suffix(row, r, shift)) + shift;                   \
             }                                                                                      \
             return;                                                                                \
         }                                                                                          \
@@ -250,10 +252,10 @@ DEFINE_VAR(double, f64)
             for (int64_t k = 0; k < r; ++k) {                                                      \
                 const T *row = ROW(x, k);                                                          \
                 for (int64_t i = 0; i < width; ++i)                                                \
-                    total[i] += (T)exp(row[i] - LSE_SHIFT(T, m[i]));                               \
+                    total[i] += vm_exp(row[i] - LSE_SHIFT(T, m[i]));                               \
             }                                                                                      \
             for (int64_t i = 0; i < width; ++i)                                                    \
-                OUT(out)[i] = (T)log((T)total[i]) + LSE_SHIFT(T, m[i]);                            \
+                OUT(out)[i] = vm_log((T)total[i]) + LSE_SHIFT(T, m[i]);                            \
         }))
 DEFINE_LOGSUMEXP(float, f32)
 DEFINE_LOGSUMEXP(double, f64)
