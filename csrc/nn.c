@@ -14,8 +14,10 @@
  */
 #include "cygrad/nn.h"
 
+#include <stddef.h>
 #include <tgmath.h>
 
+#include "cygrad/parallel.h"
 #include "simd_variants.h"
 #include "vecmath.h"
 
@@ -110,7 +112,7 @@
         for (int64_t k = 0; k < r; ++k)                                                            \
             y[k * stride] = (T)(y[k * stride] / sum);                                              \
     }                                                                                              \
-    CG_SIMD_VARIANTS(CG_EXPORTED, cg_softmax_fwd_##suffix,                                         \
+    CG_SIMD_VARIANTS(static, softmax_fwd_##suffix,                                                     \
                      (const T *x, T *y, int64_t outer, int64_t r, int64_t inner),                  \
                      (x, y, outer, r, inner), FOR_EACH_LINE(softmax_line_##suffix, x, y))          \
                                                                                                    \
@@ -126,8 +128,8 @@
         for (int64_t k = 0; k < r; ++k)                                                            \
             gx[k * stride] = y[k * stride] * (gy[k * stride] - dot_t);                             \
     }                                                                                              \
-    void cg_softmax_bwd_##suffix(const T *y, const T *gy, T *gx, int64_t outer, int64_t r,         \
-                                 int64_t inner)                                                    \
+    static void softmax_bwd_##suffix(const T *y, const T *gy, T *gx, int64_t outer, int64_t r,     \
+                                     int64_t inner)                                                \
     {                                                                                              \
         FOR_EACH_LINE(softmax_bwd_line_##suffix, y, gy, gx)                                        \
     }                                                                                              \
@@ -142,7 +144,7 @@
         for (int64_t k = 0; k < r; ++k)                                                            \
             y[k * stride] = x[k * stride] - max - log_sum;                                         \
     }                                                                                              \
-    CG_SIMD_VARIANTS(CG_EXPORTED, cg_log_softmax_fwd_##suffix,                                     \
+    CG_SIMD_VARIANTS(static, log_softmax_fwd_##suffix,                                                 \
                      (const T *x, T *y, int64_t outer, int64_t r, int64_t inner),                  \
                      (x, y, outer, r, inner), FOR_EACH_LINE(log_softmax_line_##suffix, x, y))      \
                                                                                                    \
@@ -155,10 +157,66 @@
         for (int64_t k = 0; k < r; ++k)                                                            \
             gx[k * stride] = gy[k * stride] - vm_exp(y[k * stride]) * sum_t;                       \
     }                                                                                              \
-    CG_SIMD_VARIANTS(CG_EXPORTED, cg_log_softmax_bwd_##suffix,                                     \
+    CG_SIMD_VARIANTS(static, log_softmax_bwd_##suffix,                                                 \
                      (const T *y, const T *gy, T *gx, int64_t outer, int64_t r, int64_t inner),    \
                      (y, gy, gx, outer, r, inner),                                                 \
                      FOR_EACH_LINE(log_softmax_bwd_line_##suffix, y, gy, gx))
 
 DEFINE_SOFTMAX_FAMILY(float, f32)
 DEFINE_SOFTMAX_FAMILY(double, f64)
+
+/* ---- across threads ----
+ * Lines are independent, so the exported kernels split `outer` into blocks of slabs, each run by
+ * the kernel above on pointers moved to the block (the same bits as one pass). A single slab
+ * (softmax over the first dim) stays on one thread. */
+
+typedef struct {
+    const void *in1, *in2; /* x, or (y, gy) */
+    void *out;
+    int64_t r, inner;
+} slabs_job;
+
+static int64_t slab_grain(int64_t r, int64_t inner)
+{
+    const int64_t per_slab = r * inner;
+    return (CG_GRAIN_TRANSCENDENTAL + per_slab - 1) / per_slab;
+}
+
+/* cg_<name>_<suffix>(in, out, outer, r, inner) split over outer */
+#define DEFINE_SPLIT_FWD(name, T, suffix)                                                          \
+    static void name##_block_##suffix(void *ctx, int64_t begin, int64_t end)                       \
+    {                                                                                              \
+        const slabs_job *j = ctx;                                                                  \
+        const int64_t at = begin * j->r * j->inner;                                                \
+        name##_##suffix((const T *)j->in1 + at, (T *)j->out + at, end - begin, j->r, j->inner);    \
+    }                                                                                              \
+    void cg_##name##_##suffix(const T *x, T *y, int64_t outer, int64_t r, int64_t inner)           \
+    {                                                                                              \
+        slabs_job job = {x, NULL, y, r, inner};                                                    \
+        cg_parallel_for(outer, slab_grain(r, inner), name##_block_##suffix, &job);                 \
+    }
+
+/* cg_<name>_<suffix>(y, gy, gx, outer, r, inner) split over outer */
+#define DEFINE_SPLIT_BWD(name, T, suffix)                                                          \
+    static void name##_block_##suffix(void *ctx, int64_t begin, int64_t end)                       \
+    {                                                                                              \
+        const slabs_job *j = ctx;                                                                  \
+        const int64_t at = begin * j->r * j->inner;                                                \
+        name##_##suffix((const T *)j->in1 + at, (const T *)j->in2 + at, (T *)j->out + at,          \
+                        end - begin, j->r, j->inner);                                              \
+    }                                                                                              \
+    void cg_##name##_##suffix(const T *y, const T *gy, T *gx, int64_t outer, int64_t r,            \
+                              int64_t inner)                                                       \
+    {                                                                                              \
+        slabs_job job = {y, gy, gx, r, inner};                                                     \
+        cg_parallel_for(outer, slab_grain(r, inner), name##_block_##suffix, &job);                 \
+    }
+
+DEFINE_SPLIT_FWD(softmax_fwd, float, f32)
+DEFINE_SPLIT_FWD(softmax_fwd, double, f64)
+DEFINE_SPLIT_FWD(log_softmax_fwd, float, f32)
+DEFINE_SPLIT_FWD(log_softmax_fwd, double, f64)
+DEFINE_SPLIT_BWD(softmax_bwd, float, f32)
+DEFINE_SPLIT_BWD(softmax_bwd, double, f64)
+DEFINE_SPLIT_BWD(log_softmax_bwd, float, f32)
+DEFINE_SPLIT_BWD(log_softmax_bwd, double, f64)

@@ -177,3 +177,25 @@ def test_optimizer_steps_are_independent_of_thread_count(make_optimizer, restore
 
     np.testing.assert_array_equal(run_with_threads(2, train), run_with_threads(1, train))
     assert not np.array_equal(train(), start)  # the steps did move the parameter
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_softmax_family_is_independent_of_thread_count(dim, restore_threads):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((64, 100, 40)).astype(np.float32) * 5
+
+    def forward_backward(fn):
+        cx = cygrad.tensor(x, requires_grad=True)
+        y = fn(cx, dim=dim)
+        (y * cygrad.from_numpy(x)).sum().backward()
+        return y.detach().numpy(), cx.grad.numpy()
+
+    for fn in (cygrad.softmax, cygrad.log_softmax):
+        one = run_with_threads(1, lambda: forward_backward(fn))
+        two = run_with_threads(2, lambda: forward_backward(fn))
+        for a, b in zip(one, two):
+            np.testing.assert_array_equal(b, a)
+    shifted = x - x.max(axis=dim, keepdims=True)
+    expected = np.exp(shifted) / np.exp(shifted).sum(axis=dim, keepdims=True)
+    np.testing.assert_allclose(run_with_threads(2, lambda: cygrad.softmax(cygrad.from_numpy(x), dim=dim)).numpy(),
+                               expected, rtol=1e-5, atol=1e-7)
