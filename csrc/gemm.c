@@ -10,10 +10,10 @@
  *               C tile = relu?(alpha * tile + beta * C tile + bias), stored once
  * Packing copies the blocks into the order the micro-kernel reads them, whatever the strides
  * (transposes included) and pads ragged edges with zeros. It costs a pass over A and B, which
- * dominates for small and medium products, so an operand that is already laid out as the kernel
- * reads it (row-major B, column-major A: the backward products dY W and X^T dY) is read in place
- * unless power-of-two strides would make its micro-panels evict each other from the cache; only
- * its ragged last micro-panel is then packed, into a small buffer on the stack.
+ * dominates for small and medium products, so an operand that the kernel can read as it is (B
+ * row-major; A row- or column-major: plain products and the backward products dY W and X^T dY)
+ * is read in place unless power-of-two strides would make its micro-panels evict each other from
+ * the cache; only its ragged last micro-panel is then packed, into a small buffer on the stack.
  *
  * Threads: the product is split along the larger of M and N into one part per thread, in whole
  * micro-tiles; each part runs the loops above with its own pack buffers (one heap block for all
@@ -108,6 +108,17 @@ static inline void transpose_block_f64(const double *src, int64_t ss, double *ds
     _mm_storeu_pd(dst, _mm_unpacklo_pd(r0, r1));
     _mm_storeu_pd(dst + ds, _mm_unpackhi_pd(r0, r1));
 }
+/* 2 rows x 4 (f32): the last two rows of a 6-row panel of A */
+#define HAS_TRANSPOSE_2x4_f32 1
+static inline void transpose_2x4_f32(const float *src, int64_t ss, float *dst, int64_t ds)
+{
+    const __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ss);
+    const __m128 lo = _mm_unpacklo_ps(r0, r1), hi = _mm_unpackhi_ps(r0, r1);
+    _mm_storel_pi((__m64 *)dst, lo);
+    _mm_storeh_pi((__m64 *)(dst + ds), lo);
+    _mm_storel_pi((__m64 *)(dst + 2 * ds), hi);
+    _mm_storeh_pi((__m64 *)(dst + 3 * ds), hi);
+}
 #else
 #define TRANSPOSE_BLOCK_f32 1
 #define TRANSPOSE_BLOCK_f64 1
@@ -123,6 +134,24 @@ static inline void transpose_block_f64(const double *src, int64_t ss, double *ds
 }
 #endif
 
+/* f32 widths of 4k + 2 (6-row panels of A): the last two rows in pairs too */
+#ifdef HAS_TRANSPOSE_2x4_f32
+#define TRANSPOSE_PAIR_f32                                                                         \
+    if (width - i >= 2) {                                                                          \
+        for (int64_t p = 0; p < runs_blocks; p += 4)                                               \
+            transpose_2x4_f32(src + i * src_stride + p, src_stride, dst + p * dst_stride + i,      \
+                              dst_stride);                                                         \
+        for (int64_t p = runs_blocks; p < runs; ++p) {                                             \
+            dst[p * dst_stride + i] = src[i * src_stride + p];                                     \
+            dst[p * dst_stride + i + 1] = src[(i + 1) * src_stride + p];                           \
+        }                                                                                          \
+        i += 2;                                                                                    \
+    }
+#else
+#define TRANSPOSE_PAIR_f32
+#endif
+#define TRANSPOSE_PAIR_f64
+
 #define DEFINE_TRANSPOSE(T, suffix)                                                                \
     static void transpose_##suffix(int64_t width, int64_t runs, const T *src, int64_t src_stride,  \
                                    T *dst, int64_t dst_stride)                                     \
@@ -137,7 +166,9 @@ static inline void transpose_block_f64(const double *src, int64_t ss, double *ds
                 for (int64_t r = i; r < i + BLOCK; ++r)                                            \
                     dst[p * dst_stride + r] = src[r * src_stride + p];                             \
         }                                                                                          \
-        for (int64_t i = width_blocks; i < width; ++i)                                             \
+        int64_t i = width_blocks;                                                                  \
+        TRANSPOSE_PAIR_##suffix                                                                    \
+        for (; i < width; ++i)                                                                     \
             for (int64_t p = 0; p < runs; ++p)                                                     \
                 dst[p * dst_stride + i] = src[i * src_stride + p];                                 \
     }

@@ -166,17 +166,25 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
                 const int64_t m_block = min_i64(mc, p->M - ic);
                 const int64_t m_whole = pack_a ? m_block : m_block / mr * mr;
                 const GT *A = p->A + ic * p->rsa + pc * p->csa;
-                int64_t a_panel_step, aks;
+                int64_t a_panel_step, ars = 1, aks;
                 if (pack_a) {
                     G(pack_a)(m_block, kc, mr, A, p->rsa, p->csa, a_buf);
                     A = a_buf;
                     a_panel_step = mr * kc;
                     aks = mr;
-                } else {
+                } else if (p->rsa == 1) { /* column-major A: panels in place */
                     if (m_whole < m_block)
                         G(pack_a)(m_block - m_whole, kc, mr, A + m_whole, 1, p->csa, a_edge);
                     a_panel_step = mr;
+                    ars = 1;
                     aks = p->csa;
+                } else { /* row-major A: rows in place */
+                    if (m_whole < m_block)
+                        G(pack_a)(m_block - m_whole, kc, mr, A + m_whole * p->rsa, p->rsa, 1,
+                                  a_edge);
+                    a_panel_step = mr * p->rsa;
+                    ars = p->rsa;
+                    aks = 1;
                 }
                 for (int64_t jr = 0; jr < n_block; jr += nr) {
                     const int cols = (int)min_i64(nr, n_block - jr);
@@ -188,7 +196,8 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
                         const int rows = (int)min_i64(mr, m_block - ir);
                         const int a_in_edge = ir >= m_whole;
                         const GT *a = a_in_edge ? a_edge : A + ir / mr * a_panel_step;
-                        kern->tile(kc, a, a_in_edge ? mr : aks, b, b_step, c_col + ir * p->rsc,
+                        kern->tile(kc, a, a_in_edge ? 1 : ars, a_in_edge ? mr : aks, b, b_step,
+                                   c_col + ir * p->rsc,
                                    p->rsc, p->csc, rows, cols, p->alpha, beta,
                                    bias ? bias + jr : NULL, relu);
                     }
@@ -205,8 +214,9 @@ typedef struct {
     size_t a_bytes, b_bytes; /* pack buffers of one task (0 when not packed), 64-byte multiples */
 } G(gemm_plan);
 
-/* A row-major B (csb == 1) and a column-major A (rsa == 1) can be read in place, unless their
- * micro-panels would fight over a few cache sets (power-of-two strides) */
+/* B can be read in place when row-major (csb == 1), A when column-major (rsa == 1, as panels) or
+ * row-major (csa == 1, as rows), unless power-of-two strides would make their micro-panels (B,
+ * in L1) or blocks (A, in L2) evict each other; then they are packed. */
 static G(gemm_plan) G(plan_product)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern,
                                     int64_t m, int64_t n)
 {
@@ -214,8 +224,11 @@ static G(gemm_plan) G(plan_product)(const G(gemm_problem) *p, const G(cg_gemm_ke
     const int64_t kc = min_i64(kern->kc, p->K);
     plan.pack_b = !(p->csb == 1 && panel_fits_cache(p->rsb * (int64_t)sizeof(GT), kc,
                                                     kern->nr * (int64_t)sizeof(GT), L1_SETS));
+    const int64_t mc = min_i64(kern->mc, m);
     plan.pack_a = !(p->rsa == 1 && panel_fits_cache(p->csa * (int64_t)sizeof(GT), kc,
-                                                    kern->mc * (int64_t)sizeof(GT), L2_SETS));
+                                                    mc * (int64_t)sizeof(GT), L2_SETS)) &&
+                  !(p->csa == 1 && panel_fits_cache(p->rsa * (int64_t)sizeof(GT), mc,
+                                                    kc * (int64_t)sizeof(GT), L2_SETS));
     plan.mc = min_i64(kern->mc, round_up(m, kern->mr));
     plan.nc = min_i64(B_PANEL_BYTES / (kern->kc * (int64_t)sizeof(GT)) / kern->nr * kern->nr,
                       round_up(n, kern->nr));
@@ -318,8 +331,9 @@ static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, in
     const int64_t work = p->M * p->N * p->K; /* multiply-adds of one product */
     const int64_t threads = cg_get_num_threads();
     int64_t tasks = min_i64(threads, batch * work / TASK_MIN_WORK);
-    if (batch > 1 && tasks > 1 && batch % tasks != 0 && batch < 4 * tasks) {
-        /* too few products to share evenly: split each one instead */
+    if (batch > 1 && tasks > 1 && batch % tasks != 0 && batch < 4 * tasks &&
+        work / TASK_MIN_WORK >= tasks) {
+        /* too few products to share evenly, each worth splitting: split each one instead */
         for (int64_t i = 0; i < batch; ++i) {
             G(gemm_problem) q = *p;
             q.A += i * bsa;

@@ -2,12 +2,12 @@
  *
  * A micro-kernel computes one MR x NR tile of C over a K slice and writes it back in one go:
  *
- *   C[r, j] = relu?(alpha * sum_k a[r + k * aks] * b[j + k * bks] + beta * C[r, j] + bias[j])
+ *   C[r, j] = relu?(alpha * sum_k a[r * ars + k * aks] * b[j + k * bks] + beta * C[r, j] + bias[j])
  *
  * for r < m, j < n (m <= MR, n <= NR: the edges of C), C[r, j] at c[r * rsc + j * csc]. beta == 0
- * does not read C; bias may be NULL. The MR values of A for one k are contiguous (a packed panel,
- * or a column-major A read in place), and so are the NR values of B (a packed panel, or a
- * row-major B read in place): aks and bks are the distances between consecutive k. The kernel
+ * does not read C; bias may be NULL. A is either a panel, ars == 1 (a packed panel, or a column-
+ * major A read in place), or rows, aks == 1 (a row-major A read in place). The NR values of B for
+ * one k are contiguous (a packed panel, or a row-major B read in place), bks apart. The kernel
  * always reads full MR x NR operands; the driver pads ragged panels with zeros.
  */
 #ifndef CYGRAD_GEMM_INTERNAL_H
@@ -20,9 +20,10 @@
 #define CG_GEMM_PANEL_BYTES (16 * 1024)
 
 #define CG_DECLARE_GEMM_KERNEL(T, suffix)                                                          \
-    typedef void (*cg_gemm_tile_fn_##suffix)(int64_t kc, const T *a, int64_t aks, const T *b,      \
-                                             int64_t bks, T *c, int64_t rsc, int64_t csc, int m,   \
-                                             int n, T alpha, T beta, const T *bias, int relu);     \
+    typedef void (*cg_gemm_tile_fn_##suffix)(int64_t kc, const T *a, int64_t ars, int64_t aks,     \
+                                             const T *b, int64_t bks, T *c, int64_t rsc,           \
+                                             int64_t csc, int m, int n, T alpha, T beta,           \
+                                             const T *bias, int relu);                             \
     typedef struct {                                                                               \
         int mr, nr;      /* register tile */                                                       \
         int64_t kc, mc;  /* cache blocking: K slice depth, rows of A per packed block */           \

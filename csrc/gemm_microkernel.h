@@ -17,7 +17,7 @@
  */
 #define MK_NR (MK_NV * MK_W)
 
-static MK_TARGET void MK_NAME(int64_t kc, const MK_T *restrict a, int64_t aks,
+static MK_TARGET void MK_NAME(int64_t kc, const MK_T *restrict a, int64_t ars, int64_t aks,
                               const MK_T *restrict b, int64_t bks, MK_T *restrict c, int64_t rsc,
                               int64_t csc, int m, int n, MK_T alpha, MK_T beta,
                               const MK_T *restrict bias, int relu)
@@ -37,21 +37,43 @@ static MK_TARGET void MK_NAME(int64_t kc, const MK_T *restrict a, int64_t aks,
             __builtin_prefetch(c + r * rsc + (n - 1) * csc, 1, 3);
         }
 
-    CG_PRAGMA(GCC unroll 4)
-    for (int64_t k = 0; k < kc; ++k) {
-        MK_VEC bv[MK_NV];
+    if (ars == 1) { /* a panel: the MR values of one k are contiguous */
         CG_PRAGMA(GCC unroll 4)
-        for (int v = 0; v < MK_NV; ++v)
-            bv[v] = MK_LOADU(b + v * MK_W);
-        CG_PRAGMA(GCC unroll 16)
-        for (int r = 0; r < MK_MR; ++r) {
-            const MK_VEC ar = MK_SET1(a[r]);
+        for (int64_t k = 0; k < kc; ++k) {
+            MK_VEC bv[MK_NV];
             CG_PRAGMA(GCC unroll 4)
             for (int v = 0; v < MK_NV; ++v)
-                acc[r][v] = MK_FMA(ar, bv[v], acc[r][v]);
+                bv[v] = MK_LOADU(b + v * MK_W);
+            CG_PRAGMA(GCC unroll 16)
+            for (int r = 0; r < MK_MR; ++r) {
+                const MK_VEC ar = MK_SET1(a[r]);
+                CG_PRAGMA(GCC unroll 4)
+                for (int v = 0; v < MK_NV; ++v)
+                    acc[r][v] = MK_FMA(ar, bv[v], acc[r][v]);
+            }
+            a += aks;
+            b += bks;
         }
-        a += aks;
-        b += bks;
+    } else { /* MR rows of a row-major A (aks == 1), one pointer each */
+        const MK_T *row[MK_MR];
+        CG_PRAGMA(GCC unroll 16)
+        for (int r = 0; r < MK_MR; ++r)
+            row[r] = a + r * ars;
+        CG_PRAGMA(GCC unroll 4)
+        for (int64_t k = 0; k < kc; ++k) {
+            MK_VEC bv[MK_NV];
+            CG_PRAGMA(GCC unroll 4)
+            for (int v = 0; v < MK_NV; ++v)
+                bv[v] = MK_LOADU(b + v * MK_W);
+            CG_PRAGMA(GCC unroll 16)
+            for (int r = 0; r < MK_MR; ++r) {
+                const MK_VEC ar = MK_SET1(row[r][k]);
+                CG_PRAGMA(GCC unroll 4)
+                for (int v = 0; v < MK_NV; ++v)
+                    acc[r][v] = MK_FMA(ar, bv[v], acc[r][v]);
+            }
+            b += bks;
+        }
     }
 
     const MK_VEC valpha = MK_SET1(alpha), vbeta = MK_SET1(beta);
