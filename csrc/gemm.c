@@ -26,6 +26,7 @@
 #include "cygrad/gemm.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "cygrad/parallel.h"
 #include "cygrad/simd.h"
@@ -76,13 +77,23 @@ static int panel_fits_cache(int64_t stride, int64_t rows, int64_t bytes, int64_t
  * copy_runs: src[p * src_stride + i], runs of `width` contiguous elements (row-major B, column-
  * major A). transpose: src[i * src_stride + p], `width` rows read along p (transposed B, row-major
  * A), 4 x 4 (f32) or 2 x 2 (f64) blocks at a time through SSE2 registers on x86-64. */
+#define COPY_RUNS_OF(width)                                                                        \
+    for (int64_t p = 0; p < runs; ++p, src += src_stride, dst += dst_stride)                       \
+        memcpy(dst, src, (width) * sizeof *dst);                                                   \
+    return;
 #define DEFINE_COPY_RUNS(T, suffix)                                                                \
     static void copy_runs_##suffix(int64_t runs, int64_t width, const T *src, int64_t src_stride,  \
                                    T *dst, int64_t dst_stride)                                     \
     {                                                                                              \
-        for (int64_t p = 0; p < runs; ++p, src += src_stride, dst += dst_stride)                   \
-            for (int64_t i = 0; i < width; ++i)                                                    \
-                dst[i] = src[i];                                                                   \
+        switch (width) { /* the kernels' MR and NR: copies of a constant size, inlined */          \
+        case 4: COPY_RUNS_OF(4)                                                                    \
+        case 6: COPY_RUNS_OF(6)                                                                    \
+        case 8: COPY_RUNS_OF(8)                                                                    \
+        case 12: COPY_RUNS_OF(12)                                                                  \
+        case 16: COPY_RUNS_OF(16)                                                                  \
+        case 32: COPY_RUNS_OF(32)                                                                  \
+        default: COPY_RUNS_OF(width)                                                               \
+        }                                                                                          \
     }
 DEFINE_COPY_RUNS(float, f32)
 DEFINE_COPY_RUNS(double, f64)

@@ -215,8 +215,8 @@ typedef struct {
 } G(gemm_plan);
 
 /* B can be read in place when row-major (csb == 1), A when column-major (rsa == 1, as panels) or
- * row-major (csa == 1, as rows), unless power-of-two strides would make their micro-panels (B,
- * in L1) or blocks (A, in L2) evict each other; then they are packed. */
+ * row-major (csa == 1, as rows), unless power-of-two strides would make their micro-panels (in L1)
+ * or A's block (in L2) evict each other; then they are packed. */
 static G(gemm_plan) G(plan_product)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern,
                                     int64_t m, int64_t n)
 {
@@ -225,8 +225,11 @@ static G(gemm_plan) G(plan_product)(const G(gemm_problem) *p, const G(cg_gemm_ke
     plan.pack_b = !(p->csb == 1 && panel_fits_cache(p->rsb * (int64_t)sizeof(GT), kc,
                                                     kern->nr * (int64_t)sizeof(GT), L1_SETS));
     const int64_t mc = min_i64(kern->mc, m);
-    plan.pack_a = !(p->rsa == 1 && panel_fits_cache(p->csa * (int64_t)sizeof(GT), kc,
-                                                    mc * (int64_t)sizeof(GT), L2_SETS)) &&
+    plan.pack_a = !(p->rsa == 1 &&
+                    panel_fits_cache(p->csa * (int64_t)sizeof(GT), kc,
+                                     kern->mr * (int64_t)sizeof(GT), L1_SETS) &&
+                    panel_fits_cache(p->csa * (int64_t)sizeof(GT), kc,
+                                     mc * (int64_t)sizeof(GT), L2_SETS)) &&
                   !(p->csa == 1 && panel_fits_cache(p->rsa * (int64_t)sizeof(GT), mc,
                                                     kc * (int64_t)sizeof(GT), L2_SETS));
     plan.mc = min_i64(kern->mc, round_up(m, kern->mr));

@@ -29,13 +29,6 @@ static MK_TARGET void MK_NAME(int64_t kc, const MK_T *restrict a, int64_t ars, i
         for (int v = 0; v < MK_NV; ++v)
             acc[r][v] = MK_ZERO();
     }
-    /* C is needed only after the K loop: start bringing its rows in now */
-    CG_PRAGMA(GCC unroll 16)
-    for (int r = 0; r < MK_MR; ++r)
-        if (r < m) {
-            __builtin_prefetch(c + r * rsc, 1, 3);
-            __builtin_prefetch(c + r * rsc + (n - 1) * csc, 1, 3);
-        }
 
     if (ars == 1) { /* a panel: the MR values of one k are contiguous */
         CG_PRAGMA(GCC unroll 4)
