@@ -47,11 +47,13 @@ static MK_TARGET void MK_NAME(int64_t kc, const MK_T *restrict a, int64_t ars, i
             a += aks;
             b += bks;
         }
-    } else { /* MR rows of a row-major A (aks == 1), one pointer each */
-        const MK_T *row[MK_MR];
-        CG_PRAGMA(GCC unroll 16)
-        for (int r = 0; r < MK_MR; ++r)
-            row[r] = a + r * ars;
+    } else { /* MR rows of a row-major A (aks == 1): one pointer per pair of rows, each moving
+              * along k, the second row of a pair at +ars (x86 addressing: base + index), so that
+              * even 12 rows fit the 16 general registers */
+        const MK_T *pair[MK_MR / 2];
+        CG_PRAGMA(GCC unroll 8)
+        for (int q = 0; q < MK_MR / 2; ++q)
+            pair[q] = a + 2 * q * ars;
         CG_PRAGMA(GCC unroll 4)
         for (int64_t k = 0; k < kc; ++k) {
             MK_VEC bv[MK_NV];
@@ -60,11 +62,14 @@ static MK_TARGET void MK_NAME(int64_t kc, const MK_T *restrict a, int64_t ars, i
                 bv[v] = MK_LOADU(b + v * MK_W);
             CG_PRAGMA(GCC unroll 16)
             for (int r = 0; r < MK_MR; ++r) {
-                const MK_VEC ar = MK_SET1(row[r][k]);
+                const MK_VEC ar = MK_SET1(pair[r / 2][r % 2 * ars]);
                 CG_PRAGMA(GCC unroll 4)
                 for (int v = 0; v < MK_NV; ++v)
                     acc[r][v] = MK_FMA(ar, bv[v], acc[r][v]);
             }
+            CG_PRAGMA(GCC unroll 8)
+            for (int q = 0; q < MK_MR / 2; ++q)
+                ++pair[q];
             b += bks;
         }
     }
