@@ -101,6 +101,15 @@ static void G(pack_a)(int64_t m, int64_t kc, int mr, const GT *A, int64_t rsa, i
 static void G(pack_b)(int64_t kc, int64_t n, int nr, const GT *B, int64_t rsb, int64_t csb,
                       GT *dst)
 {
+    if (csb == 1 && n >= nr) { /* row-major B: read row by row (sequential for the prefetcher
+                                * and the TLB), each row's runs to their panels */
+        const int64_t whole = n / nr;
+        for (int64_t p = 0; p < kc; ++p)
+            G(copy_runs)(whole, nr, B + p * rsb, nr, dst + p * nr, nr * kc);
+        if (whole * nr < n)
+            G(pack_b)(kc, n - whole * nr, nr, B + whole * nr, rsb, csb, dst + whole * nr * kc);
+        return;
+    }
     for (int64_t j0 = 0; j0 < n; j0 += nr, dst += nr * kc) {
         const int64_t cols = min_i64(nr, n - j0);
         const GT *src = B + j0 * csb;

@@ -30,6 +30,13 @@ static MK_TARGET void MK_NAME(int64_t kc, const MK_T *restrict a, int64_t ars, i
             acc[r][v] = MK_ZERO();
     }
 
+    if (beta != 0) /* C is read after the K loop: start bringing its rows in now */
+        CG_PRAGMA(GCC unroll 16)
+        for (int r = 0; r < MK_MR; ++r)
+            if (r < m) {
+                __builtin_prefetch(c + r * rsc, 0, 3);
+                __builtin_prefetch(c + r * rsc + (n - 1) * csc, 0, 3);
+            }
     if (ars == 1) { /* a panel: the MR values of one k are contiguous */
         CG_PRAGMA(GCC unroll 4)
         for (int64_t k = 0; k < kc; ++k) {
