@@ -1,251 +1,234 @@
-/* C = alpha * A B + beta * C for arbitrary row and column strides (see cygrad/gemm.h).
+/* C = epilogue(alpha * A B + beta * C) for arbitrary row and column strides (see cygrad/gemm.h).
  *
- * The classic cache-blocked scheme (Goto / BLIS), kept simple:
- *   for each NC-wide column panel of B and each KC-deep slice of K:
- *       pack the KC x NC block of B into b_pack (stack, 256 KiB: stays in L2)
- *       for each MC-tall row panel of A:
- *           pack the MC x KC block of A into a_pack (stack, ~64 KiB)
- *           for each MR x NR tile of C: micro-kernel over KC, then C += alpha * tile
- * Packing copies the blocks into the exact order the micro-kernel reads them, whatever A's and
- * B's strides (transposes included), and pads ragged edges with zeros, so the micro-kernel always
- * computes a full MR x NR tile; only the valid part is added to C.
+ * The BLIS scheme (Goto's algorithm): loops that block the operands for the caches around a
+ * register-blocked micro-kernel (gemm_kernels.c, one per SIMD level, chosen by cg_simd_get() on
+ * every call). Per product, on one core (gemm_driver.h, gemm_blocked):
+ *   for each NC-wide column panel of C, each KC slice of K:       B's KC x NC panel lives in L3
+ *       for each MC-row block of A:                                A's MC x KC block lives in L2
+ *           for each NR micro-panel of B, each MR micro-panel of A:   B's micro-panel in L1
+ *               micro-kernel: an MR x NR tile of C in registers over the KC slice, then
+ *               C tile = relu?(alpha * tile + beta * C tile + bias), stored once
+ * Packing copies the blocks into the order the micro-kernel reads them, whatever the strides
+ * (transposes included) and pads ragged edges with zeros. It costs a pass over A and B, which
+ * dominates for small and medium products, so an operand that the kernel can read as it is (B
+ * row-major; A row- or column-major: plain products and the backward products dY W and X^T dY)
+ * is read in place unless power-of-two strides would make its micro-panels evict each other from
+ * the cache; only its ragged last micro-panel is then packed, into a small buffer on the stack.
  *
- * The micro-kernel keeps the MR x NR tile of C in vector registers: gcc vectorizes its inner j
- * loop (NR = two vectors) and unrolls the r loop, giving MR * 2 register accumulators, one
- * broadcast of A and two vector loads of B per k. Its tile size depends on the SIMD level (the
- * size of the register file), so the packing loops take mr and nr at run time.
+ * Threads: the product is split along the larger of M and N into one part per thread, in whole
+ * micro-tiles; each part runs the loops above with its own pack buffers (one heap block for all
+ * parts, allocated per call). Batched products are shared out whole when they divide evenly.
+ * Below TASK_MIN_WORK multiply-adds per thread a product stays on the calling thread.
  *
- * Matrix-vector products (M == 1 or N == 1) skip packing: padding one column to NR would waste
- * most of the work. Threads come later; this is one core.
+ * Matrix-vector products (M == 1 or N == 1) skip all this: padding one column to NR would waste
+ * most of the work.
  */
 #include "cygrad/gemm.h"
 
-#include <tgmath.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "cygrad/parallel.h"
+#include "cygrad/simd.h"
+#include "gemm_internal.h"
 #include "simd_variants.h"
 
-/* Depth of a K slice. */
-#define KC 256
-/* b_pack and a_pack sizes whatever the type (NC and MC in elements follow). Both live on the stack
- * (~321 KiB in all, under the 512 KiB budget for kernels). A is repacked once per NC columns of C,
- * so a wider b_pack means less packing (128 -> 256 KiB: 10-20% faster at n = 1024 on a Xeon). */
-#define B_PACK_BYTES (256 * 1024)
-#define A_PACK_BYTES (64 * 1024)
+/* Multiply-adds a thread must get before a product is split (~20-30 us of one core): below it,
+ * waking another thread costs more than it saves. */
+#define TASK_MIN_WORK (1 << 20)
+/* A packed KC x NC panel of B: in L3 (32 MiB shared on Zen 3), a few MiB per thread. A is packed
+ * again for every NC columns, so wider panels mean less packing. */
+#define B_PANEL_BYTES (2 * 1024 * 1024)
+/* Sets of 8 lines of the L1 (32 KiB) and L2 (512 KiB) caches, for the in-place check. */
+#define L1_SETS 64
+#define L2_SETS 1024
 /* Rows of y accumulated at once by the column-oriented matrix-vector product. */
 #define GEMV_TILE 256
 
-/* Register tile of each micro-kernel, MR rows x NR columns of C: NR is two vectors of the level,
- * and MR * 2 accumulators + 3 working registers fit its register file (16 xmm, 16 ymm, 32 zmm). */
-#define MR_BASELINE 4
-#define MR_AVX2 6
-#define MR_AVX512 8
-#define NR_BASELINE_f32 8
-#define NR_BASELINE_f64 4
-#define NR_AVX2_f32 16
-#define NR_AVX2_f64 8
-#define NR_AVX512_f32 32
-#define NR_AVX512_f64 16
-/* Largest MR * NR over the levels: the size of the tile buffer. */
-#define TILE_MAX_f32 (MR_AVX512 * NR_AVX512_f32)
-#define TILE_MAX_f64 (MR_AVX512 * NR_AVX512_f64)
-
-/* c + a * b; the AVX levels have FMA (one rounding, and twice the throughput of mul + add), the
- * baseline does not (fma() there would be a slow library call). */
-#define MULADD_BASELINE(a, b, c) ((c) + (a) * (b))
-#define MULADD_AVX2(a, b, c) fma(a, b, c)
-#define MULADD_AVX512(a, b, c) fma(a, b, c)
-
 static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-/* tile[r * NR + j] = sum_k a[k * MR + r] * b[k * NR + j]: a is an MR-row panel of a_pack and b an
- * NR-column panel of b_pack, both kc deep. */
-#define DEFINE_MICRO_KERNEL(T, suffix, LEVEL, MR, NR)                                              \
-    static CG_TARGET_##LEVEL void micro_kernel_##suffix##_##LEVEL(                                 \
-        int64_t kc, const T *restrict a, const T *restrict b, T *restrict tile)                    \
-    {                                                                                              \
-        T acc[MR][NR] = {{0}};                                                                     \
-        for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {                                       \
-            CG_PRAGMA(GCC unroll MR)                                                               \
-            for (int r = 0; r < MR; ++r) {                                                         \
-                CG_SIMD_LOOP                                                                       \
-                for (int j = 0; j < NR; ++j)                                                       \
-                    acc[r][j] = MULADD_##LEVEL(a[r], b[j], acc[r][j]);                             \
-            }                                                                                      \
-        }                                                                                          \
-        for (int r = 0; r < MR; ++r)                                                               \
-            for (int j = 0; j < NR; ++j)                                                           \
-                tile[r * NR + j] = acc[r][j];                                                      \
+static int64_t gcd_i64(int64_t a, int64_t b)
+{
+    while (b) {
+        const int64_t r = a % b;
+        a = b;
+        b = r;
     }
+    return a;
+}
 
-/* Everything for one element type: micro-kernels, packing, matrix-vector product, cg_gemm_<T>. */
-#define DEFINE_GEMM(T, suffix)                                                                     \
-                                                                                                   \
-    DEFINE_MICRO_KERNEL(T, suffix, BASELINE, MR_BASELINE, NR_BASELINE_##suffix)                    \
-    DEFINE_MICRO_KERNELS_X86(T, suffix)                                                            \
-                                                                                                   \
-    typedef struct {                                                                               \
-        int mr, nr;                                                                                \
-        void (*run)(int64_t kc, const T *restrict a, const T *restrict b, T *restrict tile);       \
-    } micro_kernel_##suffix;                                                                       \
-                                                                                                   \
-    static micro_kernel_##suffix pick_micro_kernel_##suffix(void)                                  \
+/* Whether `rows` runs of `bytes` bytes, `stride` bytes apart, stay in a cache of `sets` sets of
+ * 8 64-byte lines with at most 4 of them in any set (the other operand and C need the rest; an
+ * unaligned run touches one line more, which the other 4 ways absorb).
+ * The runs start in only 64 * sets / gcd(stride, 64 * sets) different places of the cache's
+ * address cycle: strides that are multiples of a large power of two pile every run into the same
+ * few sets. */
+static int panel_fits_cache(int64_t stride, int64_t rows, int64_t bytes, int64_t sets)
+{
+    const int64_t cycle = 64 * sets;
+    const int64_t starts = cycle / gcd_i64(stride < 0 ? -stride : stride, cycle);
+    const int64_t lines_per_run = (bytes + 63) / 64;
+    const int64_t sets_used = min_i64(sets, min_i64(starts, sets) * lines_per_run);
+    return rows * lines_per_run <= 4 * sets_used;
+}
+
+/* Packing moves: dst[p * dst_stride + i] = src[...] for p < runs, i < width.
+ * copy_runs: src[p * src_stride + i], runs of `width` contiguous elements (row-major B, column-
+ * major A). transpose: src[i * src_stride + p], `width` rows read along p (transposed B, row-major
+ * A), 4 x 4 (f32) or 2 x 2 (f64) blocks at a time through SSE2 registers on x86-64. */
+#define COPY_RUNS_OF(width)                                                                        \
+    for (int64_t p = 0; p < runs; ++p, src += src_stride, dst += dst_stride)                       \
+        memcpy(dst, src, (width) * sizeof *dst);                                                   \
+    return;
+#define DEFINE_COPY_RUNS(T, suffix)                                                                \
+    static void copy_runs_##suffix(int64_t runs, int64_t width, const T *src, int64_t src_stride,  \
+                                   T *dst, int64_t dst_stride)                                     \
     {                                                                                              \
-        switch (cg_simd_get()) {                                                                   \
-            PICK_MICRO_KERNEL_X86(suffix)                                                          \
-        default:                                                                                   \
-            return (micro_kernel_##suffix){MR_BASELINE, NR_BASELINE_##suffix,                      \
-                                           micro_kernel_##suffix##_BASELINE};                      \
+        switch (width) { /* the kernels' MR and NR: copies of a constant size, inlined */          \
+        case 4: COPY_RUNS_OF(4)                                                                    \
+        case 6: COPY_RUNS_OF(6)                                                                    \
+        case 8: COPY_RUNS_OF(8)                                                                    \
+        case 12: COPY_RUNS_OF(12)                                                                  \
+        case 16: COPY_RUNS_OF(16)                                                                  \
+        case 32: COPY_RUNS_OF(32)                                                                  \
+        default: COPY_RUNS_OF(width)                                                               \
         }                                                                                          \
-    }                                                                                              \
-                                                                                                   \
-    /* C = beta * C, writing zeros without reading C when beta == 0 */                             \
-    static void scale_##suffix(int64_t M, int64_t N, T beta, T *C, int64_t rsc, int64_t csc)       \
-    {                                                                                              \
-        if (beta == 1)                                                                             \
-            return;                                                                                \
-        for (int64_t i = 0; i < M; ++i)                                                            \
-            for (int64_t j = 0; j < N; ++j)                                                        \
-                C[i * rsc + j * csc] = beta == 0 ? 0 : beta * C[i * rsc + j * csc];                \
-    }                                                                                              \
-                                                                                                   \
-    /* y += alpha * A x, A m x k with element (i, p) at A[i * rs + p * cs] */                      \
-    static void gemv_##suffix(int64_t m, int64_t k, T alpha, const T *A, int64_t rs, int64_t cs,   \
-                              const T *x, int64_t incx, T *y, int64_t incy)                        \
-    {                                                                                              \
-        if (cs == 1 && incx == 1) { /* contiguous rows: one dot product each */                    \
-            for (int64_t i = 0; i < m; ++i) {                                                      \
-                const T *row = A + i * rs;                                                         \
-                T dot = 0;                                                                         \
-                CG_SIMD_SUM(dot)                                                                   \
-                for (int64_t p = 0; p < k; ++p)                                                    \
-                    dot += row[p] * x[p];                                                          \
-                y[i * incy] += alpha * dot;                                                        \
-            }                                                                                      \
-        } else if (rs == 1) { /* contiguous columns: sum x-scaled columns, a tile of y at once */ \
-            for (int64_t i0 = 0; i0 < m; i0 += GEMV_TILE) {                                        \
-                const int64_t width = min_i64(GEMV_TILE, m - i0);                                  \
-                T acc[GEMV_TILE];                                                                  \
-                for (int64_t i = 0; i < width; ++i)                                                \
-                    acc[i] = 0;                                                                    \
-                for (int64_t p = 0; p < k; ++p) {                                                  \
-                    const T *column = A + i0 + p * cs;                                             \
-                    const T xp = x[p * incx];                                                      \
-                    CG_SIMD_LOOP                                                                   \
-                    for (int64_t i = 0; i < width; ++i)                                            \
-                        acc[i] += column[i] * xp;                                                  \
-                }                                                                                  \
-                for (int64_t i = 0; i < width; ++i)                                                \
-                    y[(i0 + i) * incy] += alpha * acc[i];                                          \
-            }                                                                                      \
-        } else {                                                                                   \
-            for (int64_t i = 0; i < m; ++i) {                                                      \
-                T dot = 0;                                                                         \
-                for (int64_t p = 0; p < k; ++p)                                                    \
-                    dot += A[i * rs + p * cs] * x[p * incx];                                       \
-                y[i * incy] += alpha * dot;                                                        \
-            }                                                                                      \
+    }
+DEFINE_COPY_RUNS(float, f32)
+DEFINE_COPY_RUNS(double, f64)
+
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#define TRANSPOSE_BLOCK_f32 4
+#define TRANSPOSE_BLOCK_f64 2
+/* one 4 x 4 block: dst[p * ds + i] = src[i * ss + p] */
+static inline void transpose_block_f32(const float *src, int64_t ss, float *dst, int64_t ds)
+{
+    __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ss);
+    __m128 r2 = _mm_loadu_ps(src + 2 * ss), r3 = _mm_loadu_ps(src + 3 * ss);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(dst, r0);
+    _mm_storeu_ps(dst + ds, r1);
+    _mm_storeu_ps(dst + 2 * ds, r2);
+    _mm_storeu_ps(dst + 3 * ds, r3);
+}
+static inline void transpose_block_f64(const double *src, int64_t ss, double *dst, int64_t ds)
+{
+    const __m128d r0 = _mm_loadu_pd(src), r1 = _mm_loadu_pd(src + ss);
+    _mm_storeu_pd(dst, _mm_unpacklo_pd(r0, r1));
+    _mm_storeu_pd(dst + ds, _mm_unpackhi_pd(r0, r1));
+}
+/* 2 rows x 4 (f32): the last two rows of a 6-row panel of A */
+#define HAS_TRANSPOSE_2x4_f32 1
+static inline void transpose_2x4_f32(const float *src, int64_t ss, float *dst, int64_t ds)
+{
+    const __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ss);
+    const __m128 lo = _mm_unpacklo_ps(r0, r1), hi = _mm_unpackhi_ps(r0, r1);
+    _mm_storel_pi((__m64 *)dst, lo);
+    _mm_storeh_pi((__m64 *)(dst + ds), lo);
+    _mm_storel_pi((__m64 *)(dst + 2 * ds), hi);
+    _mm_storeh_pi((__m64 *)(dst + 3 * ds), hi);
+}
+#else
+#define TRANSPOSE_BLOCK_f32 1
+#define TRANSPOSE_BLOCK_f64 1
+static inline void transpose_block_f32(const float *src, int64_t ss, float *dst, int64_t ds)
+{
+    (void)ss, (void)ds;
+    *dst = *src;
+}
+static inline void transpose_block_f64(const double *src, int64_t ss, double *dst, int64_t ds)
+{
+    (void)ss, (void)ds;
+    *dst = *src;
+}
+#endif
+
+/* f32 widths of 4k + 2 (6-row panels of A): the last two rows in pairs too */
+#ifdef HAS_TRANSPOSE_2x4_f32
+#define TRANSPOSE_PAIR_f32                                                                         \
+    if (width - i >= 2) {                                                                          \
+        for (int64_t p = 0; p < runs_blocks; p += 4)                                               \
+            transpose_2x4_f32(src + i * src_stride + p, src_stride, dst + p * dst_stride + i,      \
+                              dst_stride);                                                         \
+        for (int64_t p = runs_blocks; p < runs; ++p) {                                             \
+            dst[p * dst_stride + i] = src[i * src_stride + p];                                     \
+            dst[p * dst_stride + i + 1] = src[(i + 1) * src_stride + p];                           \
         }                                                                                          \
-    }                                                                                              \
-                                                                                                   \
-    /* a_pack <- the m x kc block of A, as mr-row panels, each stored k-major ([k][r]); rows past  \
-     * m are zero */                                                                               \
-    static void pack_a_##suffix(int64_t m, int64_t kc, int mr, const T *A, int64_t rsa,            \
-                                int64_t csa, T *a_pack)                                            \
+        i += 2;                                                                                    \
+    }
+#else
+#define TRANSPOSE_PAIR_f32
+#endif
+#define TRANSPOSE_PAIR_f64
+
+#define DEFINE_TRANSPOSE(T, suffix)                                                                \
+    static void transpose_##suffix(int64_t width, int64_t runs, const T *src, int64_t src_stride,  \
+                                   T *dst, int64_t dst_stride)                                     \
     {                                                                                              \
-        for (int64_t i0 = 0; i0 < m; i0 += mr, a_pack += mr * kc) {                                \
-            const int64_t rows = min_i64(mr, m - i0);                                              \
-            for (int64_t p = 0; p < kc; ++p) {                                                     \
-                for (int64_t r = 0; r < rows; ++r)                                                 \
-                    a_pack[p * mr + r] = A[(i0 + r) * rsa + p * csa];                              \
-                for (int64_t r = rows; r < mr; ++r)                                                \
-                    a_pack[p * mr + r] = 0;                                                        \
-            }                                                                                      \
+        enum { BLOCK = TRANSPOSE_BLOCK_##suffix };                                                 \
+        const int64_t width_blocks = width / BLOCK * BLOCK, runs_blocks = runs / BLOCK * BLOCK;   \
+        for (int64_t i = 0; i < width_blocks; i += BLOCK) {                                        \
+            for (int64_t p = 0; p < runs_blocks; p += BLOCK)                                       \
+                transpose_block_##suffix(src + i * src_stride + p, src_stride,                     \
+                                         dst + p * dst_stride + i, dst_stride);                    \
+            for (int64_t p = runs_blocks; p < runs; ++p)                                           \
+                for (int64_t r = i; r < i + BLOCK; ++r)                                            \
+                    dst[p * dst_stride + r] = src[r * src_stride + p];                             \
         }                                                                                          \
-    }                                                                                              \
-                                                                                                   \
-    /* b_pack <- the kc x n block of B, as nr-column panels, each stored k-major ([k][j]);         \
-     * columns past n are zero */                                                                  \
-    static void pack_b_##suffix(int64_t kc, int64_t n, int nr, const T *B, int64_t rsb,            \
-                                int64_t csb, T *b_pack)                                            \
-    {                                                                                              \
-        for (int64_t j0 = 0; j0 < n; j0 += nr, b_pack += nr * kc) {                                \
-            const int64_t cols = min_i64(nr, n - j0);                                              \
-            for (int64_t p = 0; p < kc; ++p) {                                                     \
-                for (int64_t j = 0; j < cols; ++j)                                                 \
-                    b_pack[p * nr + j] = B[p * rsb + (j0 + j) * csb];                              \
-                for (int64_t j = cols; j < nr; ++j)                                                \
-                    b_pack[p * nr + j] = 0;                                                        \
-            }                                                                                      \
-        }                                                                                          \
-    }                                                                                              \
-                                                                                                   \
-    /* C = alpha * A B + beta * C */                                                               \
+        int64_t i = width_blocks;                                                                  \
+        TRANSPOSE_PAIR_##suffix                                                                    \
+        for (; i < width; ++i)                                                                     \
+            for (int64_t p = 0; p < runs; ++p)                                                     \
+                dst[p * dst_stride + i] = src[i * src_stride + p];                                 \
+    }
+DEFINE_TRANSPOSE(float, f32)
+DEFINE_TRANSPOSE(double, f64)
+
+#define GT float
+#define G(name) name##_f32
+#include "gemm_driver.h"
+#undef GT
+#undef G
+
+#define GT double
+#define G(name) name##_f64
+#include "gemm_driver.h"
+#undef GT
+#undef G
+
+#define DEFINE_GEMM_API(T, suffix)                                                                 \
     void cg_gemm_##suffix(int64_t M, int64_t N, int64_t K, T alpha, const T *A, int64_t rsa,       \
                           int64_t csa, const T *B, int64_t rsb, int64_t csb, T beta, T *C,         \
                           int64_t rsc, int64_t csc)                                                \
     {                                                                                              \
-        if (M <= 0 || N <= 0)                                                                      \
-            return;                                                                                \
-        scale_##suffix(M, N, beta, C, rsc, csc);                                                   \
-        if (K <= 0 || alpha == 0) /* as in BLAS, A and B are then not read */                      \
-            return;                                                                                \
-        if (N == 1) {                                                                              \
-            gemv_##suffix(M, K, alpha, A, rsa, csa, B, rsb, C, rsc);                               \
-            return;                                                                                \
-        }                                                                                          \
-        if (M == 1) { /* C^T = B^T A^T */                                                          \
-            gemv_##suffix(N, K, alpha, B, csb, rsb, A, csa, C, csc);                               \
-            return;                                                                                \
-        }                                                                                          \
-        const micro_kernel_##suffix kernel = pick_micro_kernel_##suffix();                         \
-        const int mr = kernel.mr, nr = kernel.nr;                                                  \
-        enum { NC = B_PACK_BYTES / (KC * sizeof(T)) };                                             \
-        enum { A_PACK_ROWS = A_PACK_BYTES / (KC * sizeof(T)) };                                    \
-        const int64_t mc = mr * (A_PACK_ROWS / mr); /* whole panels */                             \
-        _Alignas(64) T b_pack[KC * NC];                                                            \
-        _Alignas(64) T a_pack[A_PACK_ROWS * KC];                                                   \
-        _Alignas(64) T tile[TILE_MAX_##suffix];                                                    \
-        for (int64_t jc = 0; jc < N; jc += NC) {                                                   \
-            const int64_t nc = min_i64(NC, N - jc);                                                \
-            for (int64_t pc = 0; pc < K; pc += KC) {                                               \
-                const int64_t kc = min_i64(KC, K - pc);                                            \
-                pack_b_##suffix(kc, nc, nr, B + pc * rsb + jc * csb, rsb, csb, b_pack);            \
-                for (int64_t ic = 0; ic < M; ic += mc) {                                           \
-                    const int64_t m_block = min_i64(mc, M - ic);                                   \
-                    pack_a_##suffix(m_block, kc, mr, A + ic * rsa + pc * csa, rsa, csa, a_pack);   \
-                    for (int64_t jr = 0; jr < nc; jr += nr) {                                      \
-                        const int64_t cols = min_i64(nr, nc - jr);                                 \
-                        for (int64_t ir = 0; ir < m_block; ir += mr) {                             \
-                            const int64_t rows = min_i64(mr, m_block - ir);                        \
-                            kernel.run(kc, a_pack + ir * kc, b_pack + jr * kc, tile);              \
-                            T *c = C + (ic + ir) * rsc + (jc + jr) * csc;                          \
-                            for (int64_t r = 0; r < rows; ++r)                                     \
-                                for (int64_t j = 0; j < cols; ++j)                                 \
-                                    c[r * rsc + j * csc] += alpha * tile[r * nr + j];              \
-                        }                                                                          \
-                    }                                                                              \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
+        const gemm_problem_##suffix p = {M, N, K, alpha, beta, A, rsa, csa, B, rsb, csb,           \
+                                         C, rsc, csc, NULL, 0};                                    \
+        gemm_run_##suffix(&p, 1, 0, 0, 0);                                                         \
+    }                                                                                              \
+                                                                                                   \
+    void cg_gemm_bias_##suffix(int64_t M, int64_t N, int64_t K, T alpha, const T *A, int64_t rsa,  \
+                               int64_t csa, const T *B, int64_t rsb, int64_t csb, T beta, T *C,    \
+                               int64_t rsc, int64_t csc, const T *bias, int relu)                  \
+    {                                                                                              \
+        const gemm_problem_##suffix p = {M, N, K, alpha, beta, A, rsa, csa, B, rsb, csb,           \
+                                         C, rsc, csc, bias, relu};                                 \
+        gemm_run_##suffix(&p, 1, 0, 0, 0);                                                         \
+    }                                                                                              \
+                                                                                                   \
+    void cg_gemm_batched_##suffix(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha,         \
+                                  const T *A, int64_t bsa, int64_t rsa, int64_t csa, const T *B,   \
+                                  int64_t bsb, int64_t rsb, int64_t csb, T beta, T *C,             \
+                                  int64_t bsc, int64_t rsc, int64_t csc)                           \
+    {                                                                                              \
+        const gemm_problem_##suffix p = {M, N, K, alpha, beta, A, rsa, csa, B, rsb, csb,           \
+                                         C, rsc, csc, NULL, 0};                                    \
+        gemm_run_##suffix(&p, batch, bsa, bsb, bsc);                                               \
     }
 
-#ifdef CG_X86_VARIANTS
-#define DEFINE_MICRO_KERNELS_X86(T, suffix)                                                        \
-    DEFINE_MICRO_KERNEL(T, suffix, AVX2, MR_AVX2, NR_AVX2_##suffix)                                \
-    DEFINE_MICRO_KERNEL(T, suffix, AVX512, MR_AVX512, NR_AVX512_##suffix)
-#define PICK_MICRO_KERNEL_X86(suffix)                                                              \
-    case CG_SIMD_AVX512:                                                                           \
-        return (micro_kernel_##suffix){MR_AVX512, NR_AVX512_##suffix,                              \
-                                       micro_kernel_##suffix##_AVX512};                            \
-    case CG_SIMD_AVX2:                                                                             \
-        return (micro_kernel_##suffix){MR_AVX2, NR_AVX2_##suffix, micro_kernel_##suffix##_AVX2};
-#else
-#define DEFINE_MICRO_KERNELS_X86(T, suffix)
-#define PICK_MICRO_KERNEL_X86(suffix)
-#endif
-
-DEFINE_GEMM(float, f32)
-DEFINE_GEMM(double, f64)
+DEFINE_GEMM_API(float, f32)
+DEFINE_GEMM_API(double, f64)
 
 /* C = A B for int64 (torch multiplies integer matrices too). Exact, wrapping on overflow like the
  * other int64 kernels; integer products are rare in training, so this is a plain i-k-j loop. */

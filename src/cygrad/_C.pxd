@@ -103,6 +103,24 @@ cdef extern from "cygrad/gemm.h" nogil:
                      const double *B, int64_t rsb, int64_t csb,
                      double beta, double *C, int64_t rsc, int64_t csc)
 
+    void cg_gemm_bias_f32(int64_t M, int64_t N, int64_t K, float alpha,
+                          const float *A, int64_t rsa, int64_t csa,
+                          const float *B, int64_t rsb, int64_t csb,
+                          float beta, float *C, int64_t rsc, int64_t csc,
+                          const float *bias, int relu)
+    void cg_gemm_bias_f64(int64_t M, int64_t N, int64_t K, double alpha,
+                          const double *A, int64_t rsa, int64_t csa,
+                          const double *B, int64_t rsb, int64_t csb,
+                          double beta, double *C, int64_t rsc, int64_t csc,
+                          const double *bias, int relu)
+    void cg_gemm_batched_f32(int64_t batch, int64_t M, int64_t N, int64_t K, float alpha,
+                             const float *A, int64_t bsa, int64_t rsa, int64_t csa,
+                             const float *B, int64_t bsb, int64_t rsb, int64_t csb,
+                             float beta, float *C, int64_t bsc, int64_t rsc, int64_t csc)
+    void cg_gemm_batched_f64(int64_t batch, int64_t M, int64_t N, int64_t K, double alpha,
+                             const double *A, int64_t bsa, int64_t rsa, int64_t csa,
+                             const double *B, int64_t bsb, int64_t rsb, int64_t csb,
+                             double beta, double *C, int64_t bsc, int64_t rsc, int64_t csc)
     void cg_gemm_i64(int64_t M, int64_t N, int64_t K,
                      const int64_t *A, int64_t rsa, int64_t csa,
                      const int64_t *B, int64_t rsb, int64_t csb,

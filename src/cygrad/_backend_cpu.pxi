@@ -492,80 +492,165 @@ cdef ndarray _softmax_family(int kind, ndarray x, ndarray gy, int dim):
 
 cdef ndarray _matmul(ndarray a, ndarray b, tuple out_shape, int code):
     """Batched a @ b for arrays of ndim >= 2 whose batch dimensions broadcast to out_shape[:-2].
-    Operands are read through their strides (a transposed view costs no copy)."""
+    Operands are read through their strides (a transposed view costs no copy). Batch dims are
+    merged into one strided batch where the strides allow (always for bmm, contiguous operands and
+    an operand broadcast along every batch dim), so most products are one batched kernel call:
+    the GIL is released once and threads are shared across the batch."""
     cdef int nd = len(out_shape), d, nda = cnp.PyArray_NDIM(a), ndb = cnp.PyArray_NDIM(b)
+    cdef int nbd = nd - 2, inner_first
     cdef int itemsize = _dtype_of_code(code).itemsize
     cdef ndarray out = _empty(out_shape, code)
     cdef int64_t M = out_shape[nd - 2], N = out_shape[nd - 1], K = cnp.PyArray_DIM(a, nda - 1)
     cdef int64_t rsa = cnp.PyArray_STRIDE(a, nda - 2) // itemsize, csa = cnp.PyArray_STRIDE(a, nda - 1) // itemsize
     cdef int64_t rsb = cnp.PyArray_STRIDE(b, ndb - 2) // itemsize, csb = cnp.PyArray_STRIDE(b, ndb - 1) // itemsize
-    cdef int64_t batch = _prod(out_shape, 0, nd - 2), i, rem, idx, off_a, off_b
+    cdef int64_t i, o, rem, idx, off_a, off_b, off_c, inner = 1, outer = 1, bsa = 0, bsb = 0, bsc = 0
     cdef char *pa = <char *>cnp.PyArray_DATA(a)
     cdef char *pb = <char *>cnp.PyArray_DATA(b)
     cdef char *pc = <char *>cnp.PyArray_DATA(out)
-    cdef int64_t out_step = M * N * itemsize
-    if M * N == 0:
+    if M * N == 0 or _prod(out_shape, 0, nbd) == 0:
         return out
-    # batch offsets of a and b for each output batch index (broadcast dims contribute nothing)
-    cdef int64_t[64] bshape, astr, bstr
-    for d in range(nd - 2):
+    # byte strides of each batch dim (0 where an operand is broadcast)
+    cdef int64_t[64] bshape, astr, bstr, cstr
+    for d in range(nbd):
         bshape[d] = out_shape[d]
         idx = nda - nd + d
         astr[d] = cnp.PyArray_STRIDE(a, idx) if idx >= 0 and cnp.PyArray_DIM(a, idx) != 1 else 0
         idx = ndb - nd + d
         bstr[d] = cnp.PyArray_STRIDE(b, idx) if idx >= 0 and cnp.PyArray_DIM(b, idx) != 1 else 0
+        cstr[d] = cnp.PyArray_STRIDE(out, d)
+    # the innermost batch dims that merge into one strided batch; the others are looped over
+    inner_first = nbd
+    if nbd > 0:
+        inner_first = nbd - 1
+        while inner_first > 0 and astr[inner_first - 1] == astr[inner_first] * bshape[inner_first] \
+                and bstr[inner_first - 1] == bstr[inner_first] * bshape[inner_first]:
+            inner_first -= 1
+        inner = _prod(out_shape, inner_first, nbd)
+        outer = _prod(out_shape, 0, inner_first)
+        bsa = astr[nbd - 1] // itemsize
+        bsb = bstr[nbd - 1] // itemsize
+        bsc = cstr[nbd - 1] // itemsize
     with nogil:
-        for i in range(batch):
-            rem = i
+        for o in range(outer):
+            rem = o
             off_a = 0
             off_b = 0
-            for d in range(nd - 3, -1, -1):
+            off_c = 0
+            for d in range(inner_first - 1, -1, -1):
                 idx = rem % bshape[d]
                 rem = rem // bshape[d]
                 off_a += idx * astr[d]
                 off_b += idx * bstr[d]
+                off_c += idx * cstr[d]
             if code == FLOAT32:
-                C.cg_gemm_f32(M, N, K, 1.0, <const float *>(pa + off_a), rsa, csa,
-                              <const float *>(pb + off_b), rsb, csb,
-                              0.0, <float *>(pc + i * out_step), N, 1)
+                C.cg_gemm_batched_f32(inner, M, N, K, 1.0, <const float *>(pa + off_a), bsa, rsa, csa,
+                                      <const float *>(pb + off_b), bsb, rsb, csb,
+                                      0.0, <float *>(pc + off_c), bsc, N, 1)
             elif code == FLOAT64:
-                C.cg_gemm_f64(M, N, K, 1.0, <const double *>(pa + off_a), rsa, csa,
-                              <const double *>(pb + off_b), rsb, csb,
-                              0.0, <double *>(pc + i * out_step), N, 1)
+                C.cg_gemm_batched_f64(inner, M, N, K, 1.0, <const double *>(pa + off_a), bsa, rsa, csa,
+                                      <const double *>(pb + off_b), bsb, rsb, csb,
+                                      0.0, <double *>(pc + off_c), bsc, N, 1)
             else:
-                C.cg_gemm_i64(M, N, K, <const int64_t *>(pa + off_a), rsa, csa,
-                              <const int64_t *>(pb + off_b), rsb, csb,
-                              <int64_t *>(pc + i * out_step), N, 1)
+                for i in range(inner):
+                    C.cg_gemm_i64(M, N, K, <const int64_t *>(pa + off_a) + i * bsa, rsa, csa,
+                                  <const int64_t *>(pb + off_b) + i * bsb, rsb, csb,
+                                  <int64_t *>(pc + off_c) + i * bsc, N, 1)
     return out
 
 
 cdef ndarray _linear_forward(ndarray x, ndarray weight, ndarray bias, int code):
-    """x @ weight.T + bias for a 2-D x (M, K) and weight (N, K): the output starts as the bias
-    rows and the product is accumulated onto it (beta = 1), so the bias costs no separate pass
-    over the output. weight is read transposed through its strides (no copy)."""
+    """x @ weight.T + bias for a 2-D x (M, K) and weight (N, K): the bias is added by the GEMM's
+    epilogue while each output tile is still in registers (no separate pass over the output).
+    weight is read transposed through its strides (no copy)."""
     cdef int itemsize = _dtype_of_code(code).itemsize
     cdef int64_t M = cnp.PyArray_DIM(x, 0), K = cnp.PyArray_DIM(x, 1), N = cnp.PyArray_DIM(weight, 0)
     cdef ndarray out = _empty((M, N), code)
-    cdef double beta = 0.0
-    if bias is not None:
-        out[...] = bias
-        beta = 1.0
     cdef int64_t rsa = cnp.PyArray_STRIDE(x, 0) // itemsize, csa = cnp.PyArray_STRIDE(x, 1) // itemsize
     # B = weight.T: B[k, n] = weight[n, k]
     cdef int64_t rsb = cnp.PyArray_STRIDE(weight, 1) // itemsize, csb = cnp.PyArray_STRIDE(weight, 0) // itemsize
     cdef void *pa = cnp.PyArray_DATA(x)
     cdef void *pb = cnp.PyArray_DATA(weight)
     cdef void *pc = cnp.PyArray_DATA(out)
+    cdef void *pbias = NULL
+    if bias is not None:
+        bias = <ndarray>cnp.PyArray_GETCONTIGUOUS(bias)  # the kernel reads bias[j] at stride 1
+        pbias = cnp.PyArray_DATA(bias)
     if M * N == 0:
         return out
     with nogil:
         if code == FLOAT32:
-            C.cg_gemm_f32(M, N, K, 1.0, <const float *>pa, rsa, csa, <const float *>pb, rsb, csb,
-                          <float>beta, <float *>pc, N, 1)
+            C.cg_gemm_bias_f32(M, N, K, 1.0, <const float *>pa, rsa, csa, <const float *>pb, rsb, csb,
+                               0.0, <float *>pc, N, 1, <const float *>pbias, 0)
         else:
-            C.cg_gemm_f64(M, N, K, 1.0, <const double *>pa, rsa, csa, <const double *>pb, rsb, csb,
-                          beta, <double *>pc, N, 1)
+            C.cg_gemm_bias_f64(M, N, K, 1.0, <const double *>pa, rsa, csa, <const double *>pb, rsb, csb,
+                               0.0, <double *>pc, N, 1, <const double *>pbias, 0)
     return out
+
+
+def _gemm(double alpha, ndarray a, ndarray b, double beta, ndarray c, ndarray bias=None, bint relu=False):
+    """For tests: c = relu?(alpha * a @ b + beta * c + bias) written into c in place, straight
+    through the GEMM kernel with every operand's strides as they are. 2-D operands use
+    cg_gemm_bias (bias: (N,) or None); 3-D ones the batched entry (batch dims equal, or 1 to
+    broadcast a or b; no bias or relu). float32 or float64, one dtype for all. Returns c."""
+    cdef int nd = cnp.PyArray_NDIM(c), code
+    if a.dtype != c.dtype or b.dtype != c.dtype or (bias is not None and bias.dtype != c.dtype):
+        raise TypeError("_gemm: operands must share one dtype")
+    if c.dtype == np.float32:
+        code = FLOAT32
+    elif c.dtype == np.float64:
+        code = FLOAT64
+    else:
+        raise TypeError("_gemm: float32 or float64 operands expected")
+    if nd not in (2, 3) or cnp.PyArray_NDIM(a) != nd or cnp.PyArray_NDIM(b) != nd:
+        raise ValueError("_gemm: a, b and c must all be 2-D or all 3-D")
+    if not cnp.PyArray_ISWRITEABLE(c):
+        raise ValueError("_gemm: c must be writeable")
+    cdef tuple sa = _shape(a), sb = _shape(b), sc = _shape(c)
+    cdef int64_t M = sc[nd - 2], N = sc[nd - 1], K = sa[nd - 1]
+    cdef int64_t batch = sc[0] if nd == 3 else 1
+    if sa[nd - 2] != M or sb[nd - 2] != K or sb[nd - 1] != N:
+        raise ValueError(f"_gemm: shapes {sa} @ {sb} do not give {sc}")
+    if nd == 3 and (sa[0] not in (1, batch) or sb[0] not in (1, batch)):
+        raise ValueError("_gemm: batch dims must equal c's or be 1")
+    if bias is not None and (nd != 2 or _shape(bias) != (N,)):
+        raise ValueError("_gemm: bias must be (N,) with 2-D operands")
+    if nd == 3 and relu:
+        raise ValueError("_gemm: relu only with 2-D operands")
+    cdef int itemsize = cnp.PyArray_ITEMSIZE(c), d
+    cdef ndarray arr
+    for arr in (a, b, c):
+        for d in range(nd):
+            if cnp.PyArray_STRIDE(arr, d) % itemsize:
+                raise ValueError("_gemm: strides must be multiples of the item size")
+    cdef int64_t rsa = cnp.PyArray_STRIDE(a, nd - 2) // itemsize, csa = cnp.PyArray_STRIDE(a, nd - 1) // itemsize
+    cdef int64_t rsb = cnp.PyArray_STRIDE(b, nd - 2) // itemsize, csb = cnp.PyArray_STRIDE(b, nd - 1) // itemsize
+    cdef int64_t rsc = cnp.PyArray_STRIDE(c, nd - 2) // itemsize, csc = cnp.PyArray_STRIDE(c, nd - 1) // itemsize
+    cdef int64_t bsa = 0, bsb = 0, bsc = 0
+    if nd == 3:
+        bsa = cnp.PyArray_STRIDE(a, 0) // itemsize if sa[0] != 1 else 0
+        bsb = cnp.PyArray_STRIDE(b, 0) // itemsize if sb[0] != 1 else 0
+        bsc = cnp.PyArray_STRIDE(c, 0) // itemsize
+    cdef void *pa = cnp.PyArray_DATA(a)
+    cdef void *pb = cnp.PyArray_DATA(b)
+    cdef void *pc = cnp.PyArray_DATA(c)
+    cdef void *pbias = NULL
+    if bias is not None:
+        bias = <ndarray>cnp.PyArray_GETCONTIGUOUS(bias)
+        pbias = cnp.PyArray_DATA(bias)
+    with nogil:
+        if code == FLOAT32 and nd == 2:
+            C.cg_gemm_bias_f32(M, N, K, <float>alpha, <const float *>pa, rsa, csa, <const float *>pb, rsb, csb,
+                               <float>beta, <float *>pc, rsc, csc, <const float *>pbias, relu)
+        elif code == FLOAT64 and nd == 2:
+            C.cg_gemm_bias_f64(M, N, K, alpha, <const double *>pa, rsa, csa, <const double *>pb, rsb, csb,
+                               beta, <double *>pc, rsc, csc, <const double *>pbias, relu)
+        elif code == FLOAT32:
+            C.cg_gemm_batched_f32(batch, M, N, K, <float>alpha, <const float *>pa, bsa, rsa, csa,
+                                  <const float *>pb, bsb, rsb, csb, <float>beta, <float *>pc, bsc, rsc, csc)
+        else:
+            C.cg_gemm_batched_f64(batch, M, N, K, alpha, <const double *>pa, bsa, rsa, csa,
+                                  <const double *>pb, bsb, rsb, csb, beta, <double *>pc, bsc, rsc, csc)
+    return c
 
 # ---- any / all, sorting along a dim, unique ----
 

@@ -1,0 +1,388 @@
+/* The GEMM driver for one element type: blocking, packing, edges, threads, batches. gemm.c
+ * includes this once per type with GT (the element type) and G(name) (name##_f32 or _f64)
+ * defined; the scheme is described at the top of gemm.c. */
+
+typedef struct {
+    int64_t M, N, K;
+    GT alpha, beta;
+    const GT *A;
+    int64_t rsa, csa;
+    const GT *B;
+    int64_t rsb, csb;
+    GT *C;
+    int64_t rsc, csc;
+    const GT *bias; /* bias[j] added to column j, or NULL */
+    int relu;
+} G(gemm_problem);
+
+/* C = beta * C, then (finish) C = relu?(C + bias); C is read only when beta != 0. The whole
+ * product when alpha == 0 or K == 0 (then, as in BLAS, A and B are not read); the matrix-vector
+ * paths scale before and finish after their sums. */
+static void G(scale_and_finish)(const G(gemm_problem) *p, GT beta, int finish)
+{
+    const int add_bias = finish && p->bias, relu = finish && p->relu;
+    if (beta == 1 && !add_bias && !relu)
+        return;
+    for (int64_t i = 0; i < p->M; ++i)
+        for (int64_t j = 0; j < p->N; ++j) {
+            GT *c = p->C + i * p->rsc + j * p->csc;
+            GT x = beta == 0 ? 0 : beta * *c;
+            if (add_bias)
+                x += p->bias[j];
+            if (relu && x < 0)
+                x = 0;
+            *c = x;
+        }
+}
+
+/* y += alpha * A x, A m x k with element (i, p) at A[i * rs + p * cs] */
+static void G(gemv)(int64_t m, int64_t k, GT alpha, const GT *A, int64_t rs, int64_t cs,
+                    const GT *x, int64_t incx, GT *y, int64_t incy)
+{
+    if (cs == 1 && incx == 1) { /* contiguous rows: one dot product each */
+        for (int64_t i = 0; i < m; ++i) {
+            const GT *row = A + i * rs;
+            GT dot = 0;
+            CG_SIMD_SUM(dot)
+            for (int64_t p = 0; p < k; ++p)
+                dot += row[p] * x[p];
+            y[i * incy] += alpha * dot;
+        }
+    } else if (rs == 1) { /* contiguous columns: sum x-scaled columns, a tile of y at once */
+        for (int64_t i0 = 0; i0 < m; i0 += GEMV_TILE) {
+            const int64_t width = min_i64(GEMV_TILE, m - i0);
+            GT acc[GEMV_TILE];
+            for (int64_t i = 0; i < width; ++i)
+                acc[i] = 0;
+            for (int64_t p = 0; p < k; ++p) {
+                const GT *column = A + i0 + p * cs;
+                const GT xp = x[p * incx];
+                CG_SIMD_LOOP
+                for (int64_t i = 0; i < width; ++i)
+                    acc[i] += column[i] * xp;
+            }
+            for (int64_t i = 0; i < width; ++i)
+                y[(i0 + i) * incy] += alpha * acc[i];
+        }
+    } else {
+        for (int64_t i = 0; i < m; ++i) {
+            GT dot = 0;
+            for (int64_t p = 0; p < k; ++p)
+                dot += A[i * rs + p * cs] * x[p * incx];
+            y[i * incy] += alpha * dot;
+        }
+    }
+}
+
+/* dst <- the m x kc block of A as mr-row panels, each k-major ([k][r]); rows past m are zero */
+static void G(pack_a)(int64_t m, int64_t kc, int mr, const GT *A, int64_t rsa, int64_t csa,
+                      GT *dst)
+{
+    for (int64_t i0 = 0; i0 < m; i0 += mr, dst += mr * kc) {
+        const int64_t rows = min_i64(mr, m - i0);
+        const GT *src = A + i0 * rsa;
+        if (rsa == 1)
+            G(copy_runs)(kc, rows, src, csa, dst, mr);
+        else if (csa == 1) /* row-major A */
+            G(transpose)(rows, kc, src, rsa, dst, mr);
+        else
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t r = 0; r < rows; ++r)
+                    dst[p * mr + r] = src[r * rsa + p * csa];
+        if (rows < mr)
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t r = rows; r < mr; ++r)
+                    dst[p * mr + r] = 0;
+    }
+}
+
+/* dst <- the kc x n block of B as nr-column panels, each k-major ([k][j]); columns past n are
+ * zero */
+static void G(pack_b)(int64_t kc, int64_t n, int nr, const GT *B, int64_t rsb, int64_t csb,
+                      GT *dst)
+{
+    if (csb == 1 && n >= nr) { /* row-major B: read row by row (sequential for the prefetcher
+                                * and the TLB), each row's runs to their panels */
+        const int64_t whole = n / nr;
+        for (int64_t p = 0; p < kc; ++p)
+            G(copy_runs)(whole, nr, B + p * rsb, nr, dst + p * nr, nr * kc);
+        if (whole * nr < n)
+            G(pack_b)(kc, n - whole * nr, nr, B + whole * nr, rsb, csb, dst + whole * nr * kc);
+        return;
+    }
+    for (int64_t j0 = 0; j0 < n; j0 += nr, dst += nr * kc) {
+        const int64_t cols = min_i64(nr, n - j0);
+        const GT *src = B + j0 * csb;
+        if (csb == 1)
+            G(copy_runs)(kc, cols, src, rsb, dst, nr);
+        else if (rsb == 1) /* transposed B (x W^T of nn.Linear) */
+            G(transpose)(cols, kc, src, csb, dst, nr);
+        else
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t j = 0; j < cols; ++j)
+                    dst[p * nr + j] = src[p * rsb + j * csb];
+        if (cols < nr)
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t j = cols; j < nr; ++j)
+                    dst[p * nr + j] = 0;
+    }
+}
+
+/* The product of one task, one core: BLIS's loops around the micro-kernel.
+ *   for each NC-wide column panel of C, each KC slice of K:
+ *       B's KC x NC panel: packed into b_buf, or read in place (row-major B that stays in cache)
+ *       for each MC-row block: A's MC x KC block: packed into a_buf, or read in place
+ *           for each NR micro-panel of B (stays in L1), each MR micro-panel of A (from L2):
+ *               micro-kernel: C tile = epilogue(alpha * A B + beta * C tile)
+ * Ragged right/bottom micro-panels of an operand read in place are packed (zero padded) into
+ * small edge buffers, so the micro-kernel always reads full MR x NR operands; it writes only
+ * the valid part of C. a_buf holds mc x kc, b_buf kc x nc (NULL when that operand is read in
+ * place). beta applies on the first K slice, bias and ReLU on the last. */
+static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern, int pack_a,
+                            GT *a_buf, int64_t mc, int pack_b, GT *b_buf, int64_t nc)
+{
+    const int mr = kern->mr, nr = kern->nr;
+    _Alignas(64) GT a_edge[CG_GEMM_PANEL_BYTES / sizeof(GT)];
+    _Alignas(64) GT b_edge[CG_GEMM_PANEL_BYTES / sizeof(GT)];
+    if (pack_a && !a_buf) /* no memory for panels (mc == mr, nc == nr): pack into the edges */
+        a_buf = a_edge;
+    if (pack_b && !b_buf)
+        b_buf = b_edge;
+    for (int64_t jc = 0; jc < p->N; jc += nc) {
+        const int64_t n_block = min_i64(nc, p->N - jc);
+        /* B micro-panels read in place: the whole ones; the last, ragged one is in b_edge */
+        const int64_t n_whole = pack_b ? n_block : n_block / nr * nr;
+        for (int64_t pc = 0; pc < p->K; pc += kern->kc) {
+            const int64_t kc = min_i64(kern->kc, p->K - pc);
+            const GT beta = pc == 0 ? p->beta : 1;
+            const int last = pc + kc == p->K;
+            const GT *bias = last && p->bias ? p->bias + jc : NULL;
+            const int relu = last && p->relu;
+            const GT *B = p->B + pc * p->rsb + jc * p->csb;
+            int64_t b_panel_step, bks;
+            if (pack_b) {
+                G(pack_b)(kc, n_block, nr, B, p->rsb, p->csb, b_buf);
+                B = b_buf;
+                b_panel_step = nr * kc;
+                bks = nr;
+            } else {
+                if (n_whole < n_block)
+                    G(pack_b)(kc, n_block - n_whole, nr, B + n_whole, p->rsb, 1, b_edge);
+                b_panel_step = nr;
+                bks = p->rsb;
+            }
+            for (int64_t ic = 0; ic < p->M; ic += mc) {
+                const int64_t m_block = min_i64(mc, p->M - ic);
+                const int64_t m_whole = pack_a ? m_block : m_block / mr * mr;
+                const GT *A = p->A + ic * p->rsa + pc * p->csa;
+                int64_t a_panel_step, ars = 1, aks;
+                if (pack_a) {
+                    G(pack_a)(m_block, kc, mr, A, p->rsa, p->csa, a_buf);
+                    A = a_buf;
+                    a_panel_step = mr * kc;
+                    aks = mr;
+                } else if (p->rsa == 1) { /* column-major A: panels in place */
+                    if (m_whole < m_block)
+                        G(pack_a)(m_block - m_whole, kc, mr, A + m_whole, 1, p->csa, a_edge);
+                    a_panel_step = mr;
+                    ars = 1;
+                    aks = p->csa;
+                } else { /* row-major A: rows in place */
+                    if (m_whole < m_block)
+                        G(pack_a)(m_block - m_whole, kc, mr, A + m_whole * p->rsa, p->rsa, 1,
+                                  a_edge);
+                    a_panel_step = mr * p->rsa;
+                    ars = p->rsa;
+                    aks = 1;
+                }
+                for (int64_t jr = 0; jr < n_block; jr += nr) {
+                    const int cols = (int)min_i64(nr, n_block - jr);
+                    const int b_in_edge = jr >= n_whole;
+                    const GT *b = b_in_edge ? b_edge : B + jr / nr * b_panel_step;
+                    const int64_t b_step = b_in_edge ? nr : bks;
+                    GT *c_col = p->C + ic * p->rsc + (jc + jr) * p->csc;
+                    for (int64_t ir = 0; ir < m_block; ir += mr) {
+                        const int rows = (int)min_i64(mr, m_block - ir);
+                        const int a_in_edge = ir >= m_whole;
+                        const GT *a = a_in_edge ? a_edge : A + ir / mr * a_panel_step;
+                        kern->tile(kc, a, a_in_edge ? 1 : ars, a_in_edge ? mr : aks, b, b_step,
+                                   c_col + ir * p->rsc,
+                                   p->rsc, p->csc, rows, cols, p->alpha, beta,
+                                   bias ? bias + jr : NULL, relu);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* How one product is computed: which operands are packed and the block sizes. */
+typedef struct {
+    int pack_a, pack_b;
+    int64_t mc, nc;
+    size_t a_bytes, b_bytes; /* pack buffers of one task (0 when not packed), 64-byte multiples */
+} G(gemm_plan);
+
+/* B can be read in place when row-major (csb == 1), A when column-major (rsa == 1, as panels) or
+ * row-major (csa == 1, as rows), unless power-of-two strides would make their micro-panels (in L1)
+ * or A's block (in L2) evict each other; then they are packed. */
+static G(gemm_plan) G(plan_product)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern,
+                                    int64_t m, int64_t n)
+{
+    G(gemm_plan) plan;
+    const int64_t kc = min_i64(kern->kc, p->K);
+    plan.pack_b = !(p->csb == 1 && panel_fits_cache(p->rsb * (int64_t)sizeof(GT), kc,
+                                                    kern->nr * (int64_t)sizeof(GT), L1_SETS));
+    const int64_t mc = min_i64(kern->mc, m);
+    plan.pack_a = !(p->rsa == 1 &&
+                    panel_fits_cache(p->csa * (int64_t)sizeof(GT), kc,
+                                     kern->mr * (int64_t)sizeof(GT), L1_SETS) &&
+                    panel_fits_cache(p->csa * (int64_t)sizeof(GT), kc,
+                                     mc * (int64_t)sizeof(GT), L2_SETS)) &&
+                  !(p->csa == 1 && panel_fits_cache(p->rsa * (int64_t)sizeof(GT), mc,
+                                                    kc * (int64_t)sizeof(GT), L2_SETS));
+    plan.mc = min_i64(kern->mc, round_up(m, kern->mr));
+    plan.nc = min_i64(B_PANEL_BYTES / (kern->kc * (int64_t)sizeof(GT)) / kern->nr * kern->nr,
+                      round_up(n, kern->nr));
+    plan.a_bytes = plan.pack_a ? round_up(plan.mc * kc * sizeof(GT), 64) : 0;
+    plan.b_bytes = plan.pack_b ? round_up(plan.nc * kc * sizeof(GT), 64) : 0;
+    return plan;
+}
+
+/* Work shared by the tasks of one call: batches of products, or parts of one product. */
+typedef struct {
+    const G(gemm_problem) *p;
+    const G(cg_gemm_kernel) *kern;
+    G(gemm_plan) plan;
+    char *scratch;         /* plan.a_bytes + plan.b_bytes per task */
+    int64_t tasks;
+    /* batches: task t computes products [t * batch / tasks, (t + 1) * batch / tasks) */
+    int64_t batch, bsa, bsb, bsc;
+    /* parts of one product (batch == 1): rows (split_m) or columns in whole micro-tiles */
+    int split_m;
+} G(gemm_job);
+
+static void G(run_task)(const G(gemm_job) *job, int64_t t, const G(gemm_problem) *p)
+{
+    GT *a_buf = NULL, *b_buf = NULL;
+    if (job->scratch) {
+        char *scratch = job->scratch + t * (job->plan.a_bytes + job->plan.b_bytes);
+        a_buf = (GT *)scratch;
+        b_buf = (GT *)(scratch + job->plan.a_bytes);
+    }
+    G(gemm_blocked)(p, job->kern, job->plan.pack_a, a_buf, job->plan.mc, job->plan.pack_b, b_buf,
+                    job->plan.nc);
+}
+
+static void G(gemm_tasks)(void *ctx, int64_t begin, int64_t end)
+{
+    const G(gemm_job) *job = ctx;
+    for (int64_t t = begin; t < end; ++t) {
+        G(gemm_problem) part = *job->p;
+        if (job->batch > 1) {
+            for (int64_t i = t * job->batch / job->tasks; i < (t + 1) * job->batch / job->tasks;
+                 ++i) {
+                part.A = job->p->A + i * job->bsa;
+                part.B = job->p->B + i * job->bsb;
+                part.C = job->p->C + i * job->bsc;
+                G(run_task)(job, t, &part);
+            }
+            continue;
+        }
+        const int64_t unit = job->split_m ? job->kern->mr : job->kern->nr;
+        const int64_t extent = job->split_m ? job->p->M : job->p->N;
+        const int64_t units = (extent + unit - 1) / unit;
+        const int64_t first = t * units / job->tasks * unit;
+        const int64_t count = min_i64((t + 1) * units / job->tasks * unit, extent) - first;
+        if (count <= 0)
+            continue;
+        if (job->split_m) {
+            part.M = count;
+            part.A += first * part.rsa;
+            part.C += first * part.rsc;
+        } else {
+            part.N = count;
+            part.B += first * part.csb;
+            part.C += first * part.csc;
+            if (part.bias)
+                part.bias += first;
+        }
+        G(run_task)(job, t, &part);
+    }
+}
+
+/* batch products C_i = epilogue(alpha * A_i B_i + beta * C_i), X_i = X + i * bsx */
+static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, int64_t bsb,
+                        int64_t bsc)
+{
+    if (p->M <= 0 || p->N <= 0 || batch <= 0)
+        return;
+    if (p->K <= 0 || p->alpha == 0 || p->M == 1 || p->N == 1) {
+        for (int64_t i = 0; i < batch; ++i) {
+            G(gemm_problem) q = *p;
+            q.A += i * bsa;
+            q.B += i * bsb;
+            q.C += i * bsc;
+            if (q.K <= 0 || q.alpha == 0) {
+                G(scale_and_finish)(&q, q.beta, 1);
+                continue;
+            }
+            G(scale_and_finish)(&q, q.beta, 0);
+            /* matrix-vector products: padding one row or column to a micro-tile would waste
+             * most of the work. C^T = B^T A^T turns a row of C into a column. */
+            if (q.N == 1)
+                G(gemv)(q.M, q.K, q.alpha, q.A, q.rsa, q.csa, q.B, q.rsb, q.C, q.rsc);
+            else
+                G(gemv)(q.N, q.K, q.alpha, q.B, q.csb, q.rsb, q.A, q.csa, q.C, q.csc);
+            G(scale_and_finish)(&q, 1, 1);
+        }
+        return;
+    }
+    G(gemm_job) job = {.p = p, .kern = G(cg_gemm_kernel_for)(cg_simd_get()), .batch = batch,
+                       .bsa = bsa, .bsb = bsb, .bsc = bsc};
+    const int64_t work = p->M * p->N * p->K; /* multiply-adds of one product */
+    const int64_t threads = cg_get_num_threads();
+    int64_t tasks = min_i64(threads, batch * work / TASK_MIN_WORK);
+    if (batch > 1 && tasks > 1 && batch % tasks != 0 && batch < 4 * tasks &&
+        work / TASK_MIN_WORK >= tasks) {
+        /* too few products to share evenly, each worth splitting: split each one instead */
+        for (int64_t i = 0; i < batch; ++i) {
+            G(gemm_problem) q = *p;
+            q.A += i * bsa;
+            q.B += i * bsb;
+            q.C += i * bsc;
+            G(gemm_run)(&q, 1, 0, 0, 0);
+        }
+        return;
+    }
+    int64_t m = p->M, n = p->N;
+    if (batch == 1 && tasks > 1) {
+        /* split the larger side of C, in whole micro-tiles */
+        job.split_m = p->M > p->N;
+        const int64_t unit = job.split_m ? job.kern->mr : job.kern->nr;
+        tasks = min_i64(tasks, ((job.split_m ? m : n) + unit - 1) / unit);
+        if (job.split_m)
+            m = (m + tasks - 1) / tasks + unit;
+        else
+            n = (n + tasks - 1) / tasks + unit;
+    }
+    tasks = tasks < 1 ? 1 : tasks;
+    job.tasks = tasks;
+    job.plan = G(plan_product)(p, job.kern, m, n);
+    const size_t bytes = (size_t)tasks * (job.plan.a_bytes + job.plan.b_bytes);
+    if (bytes) {
+        job.scratch = aligned_alloc(64, bytes);
+        if (!job.scratch) { /* no memory for the panels: one task, packing into the edge buffers */
+            job.tasks = 1;
+            job.plan.pack_a = job.plan.pack_b = 1;
+            job.plan.mc = job.kern->mr;
+            job.plan.nc = job.kern->nr;
+            job.plan.a_bytes = job.plan.b_bytes = 0;
+        }
+    }
+    if (job.tasks > 1)
+        cg_parallel_for(job.tasks, 1, G(gemm_tasks), &job);
+    else
+        G(gemm_tasks)(&job, 0, 1);
+    free(job.scratch);
+}

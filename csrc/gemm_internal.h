@@ -1,0 +1,38 @@
+/* Internal to csrc/: the GEMM micro-kernels (gemm_kernels.c) as the driver (gemm.c) sees them.
+ *
+ * A micro-kernel computes one MR x NR tile of C over a K slice and writes it back in one go:
+ *
+ *   C[r, j] = relu?(alpha * sum_k a[r * ars + k * aks] * b[j + k * bks] + beta * C[r, j] + bias[j])
+ *
+ * for r < m, j < n (m <= MR, n <= NR: the edges of C), C[r, j] at c[r * rsc + j * csc]. beta == 0
+ * does not read C; bias may be NULL. A is either a panel, ars == 1 (a packed panel, or a column-
+ * major A read in place), or rows, aks == 1 (a row-major A read in place). The NR values of B for
+ * one k are contiguous (a packed panel, or a row-major B read in place), bks apart. The kernel
+ * always reads full MR x NR operands; the driver pads ragged panels with zeros.
+ */
+#ifndef CYGRAD_GEMM_INTERNAL_H
+#define CYGRAD_GEMM_INTERNAL_H
+
+#include <stdint.h>
+
+/* Every kernel's KC * NR (one packed B micro-panel, and the largest MR * KC too) fits in this
+ * many bytes: the driver's edge buffers on the stack have this size. */
+#define CG_GEMM_PANEL_BYTES (16 * 1024)
+
+#define CG_DECLARE_GEMM_KERNEL(T, suffix)                                                          \
+    typedef void (*cg_gemm_tile_fn_##suffix)(int64_t kc, const T *a, int64_t ars, int64_t aks,     \
+                                             const T *b, int64_t bks, T *c, int64_t rsc,           \
+                                             int64_t csc, int m, int n, T alpha, T beta,           \
+                                             const T *bias, int relu);                             \
+    typedef struct {                                                                               \
+        int mr, nr;      /* register tile */                                                       \
+        int64_t kc, mc;  /* cache blocking: K slice depth, rows of A per packed block */           \
+        cg_gemm_tile_fn_##suffix tile;                                                             \
+    } cg_gemm_kernel_##suffix;                                                                     \
+    /* The kernel of a SIMD level (cg_simd_level); the baseline for levels this build lacks. */    \
+    const cg_gemm_kernel_##suffix *cg_gemm_kernel_for_##suffix(int level);
+
+CG_DECLARE_GEMM_KERNEL(float, f32)
+CG_DECLARE_GEMM_KERNEL(double, f64)
+
+#endif

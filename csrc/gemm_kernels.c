@@ -1,0 +1,267 @@
+/* The GEMM micro-kernels: gemm_microkernel.h compiled per SIMD level and element type, and the
+ * cache blocking that goes with each (see gemm_internal.h for the contract).
+ *
+ * Tiles (rows x columns of C held in registers):
+ *   AVX-512   12 x 32 f32, 12 x 16 f64: 24 zmm accumulators of 32 registers
+ *   AVX2+FMA   6 x 16 f32,  6 x 8  f64: 12 ymm accumulators of 16 (the BLIS Haswell/Zen shape)
+ *   baseline   4 x 8  f32,  4 x 4  f64: 8 accumulators in generic 16-byte vectors (SSE2 on
+ *              x86-64, whatever the target has elsewhere), no FMA
+ * Only the few macros below differ between levels; the kernel body is shared.
+ *
+ * Blocking (Zen 3: 32 KiB L1d and 512 KiB L2 per core, 32 MiB L3 shared; Intel cores with AVX-512
+ * have 32-48 KiB L1d and 1-2 MiB L2):
+ *   KC: a packed KC x NR micro-panel of B is reused by every MR-row panel of A, so it should stay
+ *       in L1 next to the A panel streaming through: KC * NR * sizeof(T) = 16 KiB, half of L1
+ *       (KC = 256 for AVX2 f32 and f64, 128 for AVX-512). A deep KC also means C is read and
+ *       written only K / KC times.
+ *   MC: the packed MC x KC block of A is reused by every micro-panel of B: it should stay in L2,
+ *       with room left for the B panels and C tiles passing through: 144 KiB (MC = 144 for AVX2
+ *       f32, 72 for f64), as BLIS uses on Zen.
+ *   NC: chosen by the driver (gemm.c): the KC x NC panel of B lives in L3.
+ */
+#include "gemm_internal.h"
+
+#include <string.h>
+
+#include "simd_variants.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#define A_BLOCK_BYTES (240 * 1024)
+#define KC_FOR(T, NR) (CG_GEMM_PANEL_BYTES / ((NR) * (int64_t)sizeof(T)))
+#define MC_FOR(T, MR, NR) ((A_BLOCK_BYTES / (KC_FOR(T, NR) * (int64_t)sizeof(T))) / (MR) * (MR))
+#define KERNEL_ENTRY(T, MR, NR, fn) {MR, NR, KC_FOR(T, NR), MC_FOR(T, MR, NR), fn}
+
+/* ---- baseline: generic 16-byte vectors (GCC vector extensions), multiply then add ---- */
+typedef float v4f32 __attribute__((vector_size(16)));
+typedef double v2f64 __attribute__((vector_size(16)));
+
+#define MK_TARGET CG_TARGET_BASELINE
+#define MK_MR 4
+#define MK_NV 2
+#define MK_ZERO() ((MK_VEC){0})
+#define MK_SET1(x) ((MK_VEC){0} + (MK_T)(x))
+#define MK_LOADU(p) ({ MK_VEC v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define MK_STOREU(p, v) ({ MK_VEC v_ = (v); memcpy((p), &v_, sizeof v_); })
+#define MK_ADD(a, b) ((a) + (b))
+#define MK_MUL(a, b) ((a) * (b))
+#define MK_FMA(a, b, c) ((c) + (a) * (b))
+/* v < 0 is all-ones in the lanes to clear; NaN compares false and is kept */
+#define MK_MAX0(v) ({ MK_VEC v_ = (v); (MK_VEC)((MK_IVEC)v_ & ~(MK_IVEC)(v_ < (MK_VEC){0})); })
+#define MK_LOAD_PART(p, n) ({ MK_VEC v_ = {0}; memcpy(&v_, (p), (size_t)(n) * sizeof(MK_T)); v_; })
+#define MK_STORE_PART(p, v, n) ({ MK_VEC v_ = (v); memcpy((p), &v_, (size_t)(n) * sizeof(MK_T)); })
+
+#define MK_T float
+#define MK_VEC v4f32
+#define MK_IVEC __attribute__((vector_size(16))) int32_t
+#define MK_W 4
+#define MK_NAME tile_f32_baseline
+#include "gemm_microkernel.h"
+#undef MK_T
+#undef MK_VEC
+#undef MK_IVEC
+#undef MK_W
+#undef MK_NAME
+
+#define MK_T double
+#define MK_VEC v2f64
+#define MK_IVEC __attribute__((vector_size(16))) int64_t
+#define MK_W 2
+#define MK_NAME tile_f64_baseline
+#include "gemm_microkernel.h"
+#undef MK_T
+#undef MK_VEC
+#undef MK_IVEC
+#undef MK_W
+#undef MK_NAME
+
+static const cg_gemm_kernel_f32 kernel_f32_baseline = KERNEL_ENTRY(float, 4, 8, tile_f32_baseline);
+static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(double, 4, 4, tile_f64_baseline);
+
+#undef MK_TARGET
+#undef MK_MR
+#undef MK_NV
+#undef MK_ZERO
+#undef MK_SET1
+#undef MK_LOADU
+#undef MK_STOREU
+#undef MK_ADD
+#undef MK_MUL
+#undef MK_FMA
+#undef MK_MAX0
+#undef MK_LOAD_PART
+#undef MK_STORE_PART
+
+#ifdef CG_X86_VARIANTS
+
+/* ---- AVX2 + FMA: 256-bit vectors; masked loads and stores for the right edge ---- */
+#define MK_TARGET CG_TARGET_AVX2
+#define MK_MR 6
+#define MK_NV 2
+#define AVX2_MASK32(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define AVX2_MASK64(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))
+
+#define MK_T float
+#define MK_VEC __m256
+#define MK_W 8
+#define MK_NAME tile_f32_avx2
+#define MK_ZERO() _mm256_setzero_ps()
+#define MK_SET1(x) _mm256_set1_ps(x)
+#define MK_LOADU(p) _mm256_loadu_ps(p)
+#define MK_STOREU(p, v) _mm256_storeu_ps(p, v)
+#define MK_ADD(a, b) _mm256_add_ps(a, b)
+#define MK_MUL(a, b) _mm256_mul_ps(a, b)
+#define MK_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define MK_MAX0(v) _mm256_max_ps(_mm256_setzero_ps(), v) /* NaN in either: the second operand */
+#define MK_LOAD_PART(p, n) _mm256_maskload_ps(p, AVX2_MASK32(n))
+#define MK_STORE_PART(p, v, n) _mm256_maskstore_ps(p, AVX2_MASK32(n), v)
+#include "gemm_microkernel.h"
+#undef MK_T
+#undef MK_VEC
+#undef MK_W
+#undef MK_NAME
+#undef MK_ZERO
+#undef MK_SET1
+#undef MK_LOADU
+#undef MK_STOREU
+#undef MK_ADD
+#undef MK_MUL
+#undef MK_FMA
+#undef MK_MAX0
+#undef MK_LOAD_PART
+#undef MK_STORE_PART
+
+#define MK_T double
+#define MK_VEC __m256d
+#define MK_W 4
+#define MK_NAME tile_f64_avx2
+#define MK_ZERO() _mm256_setzero_pd()
+#define MK_SET1(x) _mm256_set1_pd(x)
+#define MK_LOADU(p) _mm256_loadu_pd(p)
+#define MK_STOREU(p, v) _mm256_storeu_pd(p, v)
+#define MK_ADD(a, b) _mm256_add_pd(a, b)
+#define MK_MUL(a, b) _mm256_mul_pd(a, b)
+#define MK_FMA(a, b, c) _mm256_fmadd_pd(a, b, c)
+#define MK_MAX0(v) _mm256_max_pd(_mm256_setzero_pd(), v)
+#define MK_LOAD_PART(p, n) _mm256_maskload_pd(p, AVX2_MASK64(n))
+#define MK_STORE_PART(p, v, n) _mm256_maskstore_pd(p, AVX2_MASK64(n), v)
+#include "gemm_microkernel.h"
+#undef MK_T
+#undef MK_VEC
+#undef MK_W
+#undef MK_NAME
+#undef MK_ZERO
+#undef MK_SET1
+#undef MK_LOADU
+#undef MK_STOREU
+#undef MK_ADD
+#undef MK_MUL
+#undef MK_FMA
+#undef MK_MAX0
+#undef MK_LOAD_PART
+#undef MK_STORE_PART
+
+static const cg_gemm_kernel_f32 kernel_f32_avx2 = KERNEL_ENTRY(float, 6, 16, tile_f32_avx2);
+static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, tile_f64_avx2);
+
+#undef MK_TARGET
+#undef MK_MR
+#undef MK_NV
+
+/* ---- AVX-512: 512-bit vectors, mask registers for the right edge ---- */
+#define MK_TARGET CG_TARGET_AVX512
+#define MK_MR 12
+#define MK_NV 2
+
+#define MK_T float
+#define MK_VEC __m512
+#define MK_W 16
+#define MK_NAME tile_f32_avx512
+#define MK_ZERO() _mm512_setzero_ps()
+#define MK_SET1(x) _mm512_set1_ps(x)
+#define MK_LOADU(p) _mm512_loadu_ps(p)
+#define MK_STOREU(p, v) _mm512_storeu_ps(p, v)
+#define MK_ADD(a, b) _mm512_add_ps(a, b)
+#define MK_MUL(a, b) _mm512_mul_ps(a, b)
+#define MK_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define MK_MAX0(v) _mm512_max_ps(_mm512_setzero_ps(), v)
+#define MK_LOAD_PART(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
+#define MK_STORE_PART(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
+#include "gemm_microkernel.h"
+#undef MK_T
+#undef MK_VEC
+#undef MK_W
+#undef MK_NAME
+#undef MK_ZERO
+#undef MK_SET1
+#undef MK_LOADU
+#undef MK_STOREU
+#undef MK_ADD
+#undef MK_MUL
+#undef MK_FMA
+#undef MK_MAX0
+#undef MK_LOAD_PART
+#undef MK_STORE_PART
+
+#define MK_T double
+#define MK_VEC __m512d
+#define MK_W 8
+#define MK_NAME tile_f64_avx512
+#define MK_ZERO() _mm512_setzero_pd()
+#define MK_SET1(x) _mm512_set1_pd(x)
+#define MK_LOADU(p) _mm512_loadu_pd(p)
+#define MK_STOREU(p, v) _mm512_storeu_pd(p, v)
+#define MK_ADD(a, b) _mm512_add_pd(a, b)
+#define MK_MUL(a, b) _mm512_mul_pd(a, b)
+#define MK_FMA(a, b, c) _mm512_fmadd_pd(a, b, c)
+#define MK_MAX0(v) _mm512_max_pd(_mm512_setzero_pd(), v)
+#define MK_LOAD_PART(p, n) _mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1), p)
+#define MK_STORE_PART(p, v, n) _mm512_mask_storeu_pd(p, (__mmask8)((1u << (n)) - 1), v)
+#include "gemm_microkernel.h"
+#undef MK_T
+#undef MK_VEC
+#undef MK_W
+#undef MK_NAME
+#undef MK_ZERO
+#undef MK_SET1
+#undef MK_LOADU
+#undef MK_STOREU
+#undef MK_ADD
+#undef MK_MUL
+#undef MK_FMA
+#undef MK_MAX0
+#undef MK_LOAD_PART
+#undef MK_STORE_PART
+
+static const cg_gemm_kernel_f32 kernel_f32_avx512 = KERNEL_ENTRY(float, 12, 32, tile_f32_avx512);
+static const cg_gemm_kernel_f64 kernel_f64_avx512 = KERNEL_ENTRY(double, 12, 16, tile_f64_avx512);
+
+#undef MK_TARGET
+#undef MK_MR
+#undef MK_NV
+
+#endif /* CG_X86_VARIANTS */
+
+const cg_gemm_kernel_f32 *cg_gemm_kernel_for_f32(int level)
+{
+    switch (level) {
+#ifdef CG_X86_VARIANTS
+    case CG_SIMD_AVX512: return &kernel_f32_avx512;
+    case CG_SIMD_AVX2: return &kernel_f32_avx2;
+#endif
+    default: return &kernel_f32_baseline;
+    }
+}
+
+const cg_gemm_kernel_f64 *cg_gemm_kernel_for_f64(int level)
+{
+    switch (level) {
+#ifdef CG_X86_VARIANTS
+    case CG_SIMD_AVX512: return &kernel_f64_avx512;
+    case CG_SIMD_AVX2: return &kernel_f64_avx2;
+#endif
+    default: return &kernel_f64_baseline;
+    }
+}
