@@ -25,7 +25,7 @@ __all__ = ["CASES", "LIBRARIES", "Case", "as_numpy", "case", "select", "load_lib
            "run_cases", "time_case", "row_threads", "BackgroundLoad", "Timing", "time_interleaved", "machine_info",
            "header_lines", "table_lines", "load_notes", "ratio"]
 
-FULL = {"rounds": 15, "min_batch_s": 0.1, "warmup": 2}
+FULL = {"rounds": 11, "min_batch_s": 0.1, "warmup": 2}
 QUICK = {"rounds": 3, "min_batch_s": 0.01, "warmup": 1}
 
 

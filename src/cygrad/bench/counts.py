@@ -199,7 +199,7 @@ def _collect(path, proc, workdir):
     missing = [c for c in COUNT_CASES if c not in items]
     if missing:
         raise CountsFailed(f"{path}: no callgrind dump for {', '.join(missing)}")
-    return items
+    return {c: items[c] for c in COUNT_CASES}   # in the workload's order
 
 
 def measure(paths=PATHS):
