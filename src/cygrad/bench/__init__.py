@@ -6,11 +6,11 @@
 
 The cases live in cygrad.bench.cases (also used by benchmarks/ under pytest-benchmark), the
 timing in cygrad.bench.timing, thread counts in cygrad.bench.threads, the header and tables in
-cygrad.bench.report, the bar chart in cygrad.bench.plot; the regression gate in cygrad.bench.gate
-(same-run ratios) and cygrad.bench.counts (callgrind instruction counts), its committed floors in
-cygrad.bench.baseline. torch is optional:
-without it the torch column reads n/a. `python -m cygrad.bench.statements` times the tiny loop
-statement by statement (where the per-step overhead goes).
+cygrad.bench.report, the bar chart in cygrad.bench.plot. The regression gate: cygrad.bench.gate
+(same-run time ratios), cygrad.bench.counts (callgrind instruction counts), cygrad.bench.baseline
+(the committed floors). torch is optional: without it the torch column reads n/a.
+`python -m cygrad.bench.statements` times the tiny loop statement by statement (where the
+per-step overhead goes).
 """
 import importlib
 from time import perf_counter
@@ -22,8 +22,9 @@ from cygrad.bench.threads import available_cpus, library_threads
 from cygrad.bench.timing import BackgroundLoad, Timing, time_interleaved
 
 __all__ = ["CASES", "LIBRARIES", "Case", "as_numpy", "case", "select", "load_libraries",
-           "run_cases", "time_case", "row_threads", "BackgroundLoad", "Timing", "time_interleaved", "machine_info",
-           "header_lines", "table_lines", "load_notes", "ratio"]
+           "run_cases", "time_case", "row_threads", "BackgroundLoad", "Timing",
+           "time_interleaved", "machine_info", "header_lines", "table_lines", "load_notes",
+           "ratio"]
 
 FULL = {"rounds": 11, "min_batch_s": 0.1, "warmup": 2}
 QUICK = {"rounds": 3, "min_batch_s": 0.01, "warmup": 1}
