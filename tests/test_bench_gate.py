@@ -69,7 +69,8 @@ def virtual_case(clock, slow_factor=None, slow_measurements=None):
             clock.advance(cost)
         if lib == "cygrad":
             measurements.append(1)
-            if slow_factor and (slow_measurements is None or len(measurements) <= slow_measurements):
+            slow_now = slow_measurements is None or len(measurements) <= slow_measurements
+            if slow_factor and slow_now:
                 return slowed(run, slow_factor, clock, clock.wait_until)
         return run
     return Case(name="virtual", setup=setup)

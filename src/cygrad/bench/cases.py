@@ -307,13 +307,15 @@ def _mlp_step(lib, T, batch):
     return run
 
 
-@case("mlp-step-b64", reference=lambda: _mlp_loss_reference(64), tolerance=dict(rtol=1e-5, atol=0))
+@case("mlp-step-b64", reference=lambda: _mlp_loss_reference(64),
+      tolerance=dict(rtol=1e-5, atol=0))
 def mlp_step_64(lib, T):
     """MLP 784-256-128-10, batch 64: forward, cross-entropy, backward, SGD-momentum step."""
     return _mlp_step(lib, T, 64)
 
 
-@case("mlp-step-b512", reference=lambda: _mlp_loss_reference(512), tolerance=dict(rtol=1e-5, atol=0))
+@case("mlp-step-b512", reference=lambda: _mlp_loss_reference(512),
+      tolerance=dict(rtol=1e-5, atol=0))
 def mlp_step_512(lib, T):
     """MLP 784-256-128-10, batch 512: forward, cross-entropy, backward, SGD-momentum step."""
     return _mlp_step(lib, T, 512)
@@ -380,10 +382,12 @@ for _op in UNARY:
 GEMMS = {f"gemm-{s}": (s, s, s, False, False, f"{s}x{s}·{s}x{s}")
          for s in (64, 128, 256, 512, 1024, 2048)}
 GEMMS.update({
-    "gemm-mlp1-fwd": (64, 784, 256, False, True, "X·Wᵀ (64x784)·(256x784)ᵀ: Linear(784, 256) forward"),
+    "gemm-mlp1-fwd": (64, 784, 256, False, True,
+                      "X·Wᵀ (64x784)·(256x784)ᵀ: Linear(784, 256) forward"),
     "gemm-mlp1-dx": (64, 256, 784, False, False, "dY·W (64x256)·(256x784): its input gradient"),
     "gemm-mlp1-dw": (256, 64, 784, True, False, "dYᵀ·X (64x256)ᵀ·(64x784): its weight gradient"),
-    "gemm-mlp2-fwd": (64, 256, 128, False, True, "X·Wᵀ (64x256)·(128x256)ᵀ: Linear(256, 128) forward"),
+    "gemm-mlp2-fwd": (64, 256, 128, False, True,
+                      "X·Wᵀ (64x256)·(128x256)ᵀ: Linear(256, 128) forward"),
     "gemm-mlp2-dx": (64, 128, 256, False, False, "dY·W (64x128)·(128x256): its input gradient"),
     "gemm-mlp2-dw": (128, 64, 256, True, False, "dYᵀ·X (64x128)ᵀ·(64x256): its weight gradient"),
 })

@@ -5,8 +5,9 @@ Two signals that a busy machine does not move, against benchmarks/baseline.json:
 1. Time ratios (this module). For each GATED case, cygrad and the reference library are timed
    interleaved in this process, both on 1 thread (2-thread timings swing wildly when a
    neighbour takes a core), in CPU time (process_time: the time spent waiting for a core on a
-   busy machine counts for neither side), and ratio = cygrad's median / the reference's. On a machine with a baseline entry a case fails when its
-   ratio exceeds floor x (1 + RATIO_TOLERANCE), after one re-run of that case (both runs over).
+   busy machine counts for neither side), and ratio = cygrad's median / the reference's. On a
+   machine with a baseline entry a case fails when its ratio exceeds floor x (1 +
+   RATIO_TOLERANCE), after one re-run of that case (both runs over).
    Ratios depend on the CPU (OpenBLAS and MKL pick kernels per CPU; AVX-512 changes both sides),
    so floors are kept per machine. A machine without an entry (a fresh CI runner) is gated only
    against sanity limits, SANITY_FACTOR x the largest floor any known machine has for the case:
@@ -180,12 +181,11 @@ def counts_lines(key, entry, rows, skipped):
 
 def run_gate(path, libs, info, signals=("timing", "counts"), out=print):
     """Runs the gate and prints its report; returns the exit status (0 pass, 1 fail)."""
-    from cygrad.bench.baseline import machine_key, toolchain, toolchain_key
     data = baseline_file.load(path)
     failures = []
     out(f"cygrad regression gate against {path}")
     if "timing" in signals:
-        key = machine_key(info)
+        key = baseline_file.machine_key(info)
         entry = data["timing"].get(key)
         with BackgroundLoad() as load:
             ok, rows = check_timing(gated_cases(), libs, entry, known_floors(data["timing"]))
@@ -196,7 +196,7 @@ def run_gate(path, libs, info, signals=("timing", "counts"), out=print):
                 f"machine a ratio can move 10-30%: run the gate again when it is quiet")
         failures += [f"time ratio of {r['case']}" for r in rows if r["verdict"] == "FAIL"]
     if "counts" in signals:
-        key = toolchain_key(toolchain())
+        key = baseline_file.toolchain_key(baseline_file.toolchain())
         entry = data["counts"].get(key)
         try:
             current, skipped = counts_signal.measure()
@@ -235,10 +235,9 @@ def update_baseline(path, libs, info, signals=("timing", "counts"), out=print):
     """Measures both signals and rewrites this machine's and this toolchain's entries of the
     baseline at path (other machines' entries are kept). Counts are taken twice and must agree.
     Returns the exit status."""
-    from cygrad.bench.baseline import machine_key, toolchain, toolchain_key
     data = baseline_file.load(path)
     if "timing" in signals:
-        key = machine_key(info)
+        key = baseline_file.machine_key(info)
         out(f"timing floors for {key}: {UPDATE_RUNS} interleaved runs per case")
         with BackgroundLoad() as load:
             floors = timing_floors(gated_cases(), libs)
@@ -251,8 +250,8 @@ def update_baseline(path, libs, info, signals=("timing", "counts"), out=print):
         for name, f in floors.items():
             out(f"  {name} vs {f['reference']}: {f['ratio']:.3f} (runs {f['runs']})")
     if "counts" in signals:
-        tc = toolchain()
-        key = toolchain_key(tc)
+        tc = baseline_file.toolchain()
+        key = baseline_file.toolchain_key(tc)
         out(f"instruction counts for {key}: the workload twice per path")
         try:
             first, skipped = counts_signal.measure()

@@ -139,7 +139,8 @@ def table_lines(results, libs=("cygrad", "torch", "numpy")):
 def gflops_lines(results, libs=("cygrad", "torch", "numpy")):
     """The cases that count flops (sgemm) as GF/s from the medians; [] when there are none."""
     rows = [[r["case"], str(r["threads"]),
-             *("n/a" if r["gflops"].get(lib) is None else f"{r['gflops'][lib]:.1f}" for lib in libs)]
+             *("n/a" if r["gflops"].get(lib) is None else f"{r['gflops'][lib]:.1f}"
+               for lib in libs)]
             for r in results if r.get("gflops")]
     return _markdown(["sgemm", "threads", *(f"{lib} GF/s" for lib in libs)], rows) if rows else []
 
