@@ -1,48 +1,61 @@
-"""The cygrad.bench cases under pytest-benchmark: one group per case, cygrad and torch side by side.
+"""The cygrad.bench cases under pytest-benchmark: one group per case and thread count, cygrad,
+torch and numpy side by side.
 
     pytest benchmarks/                                  # timings (one library after the other)
     pytest benchmarks/ --benchmark-disable -q           # smoke test: each case runs once, checked
 
 The cases themselves live in cygrad.bench.cases (shared with `python -m cygrad.bench`, which
-interleaves the libraries and is the one to quote numbers from on a noisy machine). torch's
-cases skip when torch is not installed.
+interleaves the libraries and is the one to quote numbers from on a noisy machine). Every result
+is checked against the case's float64 reference, so a fast wrong answer fails. torch's cases skip
+when torch is not installed. The thread-sweep cases (sgemm) are timed on 1 thread and on the CPUs
+available; the smoke test runs them once, on the CPUs available (the threaded path).
 """
+import functools
+
 import numpy as np
 import pytest
 
-from cygrad.bench import CASES, as_numpy, load_libraries
+from cygrad.bench import CASES, as_numpy, load_libraries, row_threads
+from cygrad.bench.threads import available_cpus, library_threads
 
 LIBS = load_libraries()
-
-# float32 results against float64 references (the chain's gradients have many near-zero entries)
-TOLERANCE = {"tiny-loop": dict(rtol=1e-5, atol=1e-6),
-             "chain-1M-fwd": dict(rtol=1e-4, atol=0),
-             "chain-1M-fwd-bwd": dict(rtol=1e-4, atol=1e-6),
-             "index-rows-fwd-bwd": dict(rtol=1e-5, atol=1e-5),
-             "activations-1M-fwd-bwd": dict(rtol=1e-4, atol=1e-10),
-             "mlp-step-b64": dict(rtol=1e-5, atol=0),
-             "mlp-step-b512": dict(rtol=1e-5, atol=0)}
+THREADS = available_cpus()
 
 
-def _params():
+@functools.lru_cache(maxsize=4)
+def _reference(name):
+    return CASES[name].reference()
+
+
+def _params(smoke):
     for name, case in CASES.items():
-        for lib in case.libs:
-            yield pytest.param(name, lib, id=f"{name}-{lib}",
-                               marks=pytest.mark.benchmark(group=name))
+        # a smoke run checks each case once: the sweep's largest thread count (the threaded path)
+        counts = row_threads(case, THREADS)[-1:] if smoke else row_threads(case, THREADS)
+        for threads in counts:
+            suffix = f"-{threads}t" if case.thread_sweep else ""
+            for lib in case.libs:
+                yield pytest.param(name, lib, threads, id=f"{name}{suffix}-{lib}",
+                                   marks=pytest.mark.benchmark(group=f"{name}{suffix}"))
 
 
-@pytest.mark.parametrize("name, lib", list(_params()))
-def test_case(benchmark, name, lib):
+def pytest_generate_tests(metafunc):
+    if metafunc.function is test_case:
+        smoke = metafunc.config.getoption("benchmark_disable", False)
+        metafunc.parametrize("name, lib, threads", list(_params(smoke)))
+
+
+def test_case(benchmark, name, lib, threads):
     module = LIBS[lib]
     if module is None:
         pytest.skip(f"{lib} is not installed")
     case = CASES[name]
-    fn = case.setup(lib, module)
-    benchmark.extra_info.update(per=case.per, unit=case.unit)
-    result = benchmark(fn)
-    np.testing.assert_allclose(as_numpy(result), case.reference(), **TOLERANCE[name])
+    with library_threads({lib: module}, threads):
+        fn = case.setup(lib, module)
+        benchmark.extra_info.update(per=case.per, unit=case.unit, threads=threads)
+        result = benchmark(fn)
+    np.testing.assert_allclose(as_numpy(result), _reference(name), **case.tolerance)
 
 
 def test_every_case_has_a_tolerance_and_reference():
     for name, case in CASES.items():
-        assert name in TOLERANCE and case.reference is not None, name
+        assert case.tolerance is not None and case.reference is not None, name

@@ -26,24 +26,33 @@ class Case:
     unit: str = "call"       # what one unit is ("step", "call")
     doc: str = ""
     reference: object = None  # reference() -> the expected result of the callable
+    tolerance: dict = None   # np.testing.assert_allclose's rtol/atol for result vs reference
+    flops: int = 0           # floating-point operations per unit (GEMM): the table adds GF/s
+    thread_sweep: bool = False  # also timed on 1 thread, besides the run's thread count
+    quick: bool = True       # part of `--quick` (the slowest cases are left out of it)
 
 
 CASES = {}
 
 
-def case(name, libs=AUTOGRAD, per=1, unit="call", reference=None):
+def case(name, libs=AUTOGRAD, per=1, unit="call", reference=None, tolerance=None, flops=0,
+         thread_sweep=False, quick=True, doc=None):
     """Registers the decorated setup function as the case `name`; its docstring's first line
-    describes the case."""
+    (or `doc`, for cases registered in a loop) describes the case."""
     def register(setup):
         CASES[name] = Case(name=name, setup=setup, libs=tuple(libs), per=per, unit=unit,
-                           doc=(setup.__doc__ or "").strip().splitlines()[0], reference=reference)
+                           doc=doc or (setup.__doc__ or "").strip().splitlines()[0],
+                           reference=reference, tolerance=tolerance, flops=flops,
+                           thread_sweep=thread_sweep, quick=quick)
         return setup
     return register
 
 
-def select(word=None):
-    """The cases whose name contains `word` (all of them when word is empty), in registry order."""
-    return [c for name, c in CASES.items() if not word or word.lower() in name.lower()]
+def select(word=None, quick=False):
+    """The cases whose name contains `word` (all of them when word is empty), in registry order;
+    with quick, only those marked for `--quick`."""
+    return [c for name, c in CASES.items()
+            if (not word or word.lower() in name.lower()) and (c.quick or not quick)]
 
 
 def as_numpy(result):
@@ -69,7 +78,8 @@ def _tiny_loop_reference():
     return np.array([w])
 
 
-@case("tiny-loop", per=TINY_EPOCHS * len(TINY_XS), unit="step", reference=_tiny_loop_reference)
+@case("tiny-loop", per=TINY_EPOCHS * len(TINY_XS), unit="step", reference=_tiny_loop_reference,
+      tolerance=dict(rtol=1e-5, atol=1e-6))
 def tiny_loop(lib, T):
     """Tutorial loop: w = Tensor([1.0]); 20 epochs x 3 samples of loss, backward, SGD step."""
     Tensor, no_grad = T.Tensor, T.no_grad
@@ -113,15 +123,19 @@ def _chain_forward_reference():
     return _chain_numpy(a, b)
 
 
-def _chain_grad_reference():
-    """d/da of the chain's sum, by hand in float64."""
-    a, b = (x.astype(np.float64) for x in _chain_inputs())
+def _chain_grad(a, b):
+    """d/da of the chain's sum, by hand (numpy's column, and in float64 the reference)."""
     t = np.tanh(a * b + a)
     s = 1 / (1 + np.exp(-t))
     return (s * b > 0) * b * s * (1 - s) * (1 - t * t) * (b + 1)
 
 
-@case("chain-1M-fwd", libs=LIBRARIES, reference=_chain_forward_reference)
+def _chain_grad_reference(n=CHAIN_N):
+    return _chain_grad(*(x.astype(np.float64) for x in _chain_inputs(n)))
+
+
+@case("chain-1M-fwd", libs=LIBRARIES, reference=_chain_forward_reference,
+      tolerance=dict(rtol=1e-4, atol=0))
 def chain_forward(lib, T):
     """1M float32: ((a*b + a).tanh().sigmoid() * b).relu().sum(), forward only (no_grad)."""
     a_np, b_np = _chain_inputs()
@@ -136,19 +150,32 @@ def chain_forward(lib, T):
     return run
 
 
-@case("chain-1M-fwd-bwd", reference=_chain_grad_reference)
-def chain_backward(lib, T):
-    """1M float32: the same chain with a, b requiring grad, then .backward() (grads reset)."""
-    a_np, b_np = _chain_inputs()
-    a = T.from_numpy(a_np).requires_grad_()
-    b = T.from_numpy(b_np).requires_grad_()
+# Sizes of the elementwise cases: 1K is all per-op overhead, 64K sits in L2, 4M in memory.
+SIZES = {"1K": 1 << 10, "64K": 1 << 16, "4M": 1 << 22}
 
-    def run():
-        a.grad = None
-        b.grad = None
-        _chain(a, b).backward()
-        return a.grad
-    return run
+
+def _chain_backward(n):
+    def setup(lib, T):
+        a_np, b_np = _chain_inputs(n)
+        if lib == "numpy":
+            return lambda: _chain_grad(a_np, b_np)
+        a = T.from_numpy(a_np).requires_grad_()
+        b = T.from_numpy(b_np).requires_grad_()
+
+        def run():
+            a.grad = None
+            b.grad = None
+            _chain(a, b).backward()
+            return a.grad
+        return run
+    return setup
+
+
+for _label, _n in SIZES.items():
+    case(f"chain-{_label}-fwd-bwd", libs=LIBRARIES, reference=lambda n=_n: _chain_grad_reference(n),
+         tolerance=dict(rtol=1e-4, atol=1e-6), quick=_n < SIZES["4M"],
+         doc=f"{_label} float32: the same chain with a, b requiring grad, then .backward(); "
+             "numpy: d/da by hand")(_chain_backward(_n))
 
 
 # ---- (3) embedding-style row gather with repeated indices, forward + backward ----
@@ -173,7 +200,7 @@ def _rows_grad_reference():
     return grad
 
 
-@case("index-rows-fwd-bwd", reference=_rows_grad_reference)
+@case("index-rows-fwd-bwd", reference=_rows_grad_reference, tolerance=dict(rtol=1e-5, atol=1e-5))
 def index_rows(lib, T):
     """50000x64 float32 weights: (w[idx] * r).sum().backward() for 20000 indices (with repeats)."""
     w_np, idx_np, r_np = _rows_inputs()
@@ -208,7 +235,8 @@ def _activation_chain_grad_reference():
     return softmax * ((m >= -0.5) & (m <= 1.5)) * picks_gelu * gelu_grad
 
 
-@case("activations-1M-fwd-bwd", reference=_activation_chain_grad_reference)
+@case("activations-1M-fwd-bwd", reference=_activation_chain_grad_reference,
+      tolerance=dict(rtol=1e-4, atol=1e-10))
 def activation_chain(lib, T):
     """1M float32: maximum(gelu(a), leaky_relu(b)).clamp(-0.5, 1.5).logsumexp(0), then .backward()."""
     a_np, b_np = _chain_inputs()
@@ -279,13 +307,172 @@ def _mlp_step(lib, T, batch):
     return run
 
 
-@case("mlp-step-b64", reference=lambda: _mlp_loss_reference(64))
+@case("mlp-step-b64", reference=lambda: _mlp_loss_reference(64),
+      tolerance=dict(rtol=1e-5, atol=0))
 def mlp_step_64(lib, T):
     """MLP 784-256-128-10, batch 64: forward, cross-entropy, backward, SGD-momentum step."""
     return _mlp_step(lib, T, 64)
 
 
-@case("mlp-step-b512", reference=lambda: _mlp_loss_reference(512))
+@case("mlp-step-b512", reference=lambda: _mlp_loss_reference(512),
+      tolerance=dict(rtol=1e-5, atol=0))
 def mlp_step_512(lib, T):
     """MLP 784-256-128-10, batch 512: forward, cross-entropy, backward, SGD-momentum step."""
     return _mlp_step(lib, T, 512)
+
+
+# ---- (6) one activation, forward + backward: exp, tanh, sigmoid, relu at 1K, 64K and 4M ----
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# op name (a Tensor method in both libraries): (numpy forward, derivative from input x and output y)
+UNARY = {
+    "exp": (np.exp, lambda x, y: y),
+    "tanh": (np.tanh, lambda x, y: 1 - y * y),
+    "sigmoid": (_sigmoid, lambda x, y: y * (1 - y)),
+    "relu": (lambda x: np.maximum(x, 0), lambda x, y: x > 0),
+}
+
+
+def _unary_inputs(n):
+    """Inputs over [-6, 6] (saturating tanh/sigmoid and exp up to 400) and an upstream gradient."""
+    rng = np.random.default_rng(6)
+    return (rng.uniform(-6, 6, n).astype(np.float32),
+            rng.standard_normal(n, dtype=np.float32))
+
+
+def _unary_grad_reference(op, n):
+    forward, derivative = UNARY[op]
+    x, gy = (v.astype(np.float64) for v in _unary_inputs(n))
+    return gy * derivative(x, forward(x))
+
+
+def _unary_backward(op, n):
+    def setup(lib, T):
+        x_np, gy_np = _unary_inputs(n)
+        if lib == "numpy":
+            forward, derivative = UNARY[op]
+            return lambda: gy_np * derivative(x_np, forward(x_np))
+        x, gy = T.from_numpy(x_np).requires_grad_(), T.from_numpy(gy_np)
+        apply = getattr(x, op)
+
+        def run():
+            x.grad = None
+            apply().backward(gy)
+            return x.grad
+        return run
+    return setup
+
+
+for _op in UNARY:
+    for _label, _n in SIZES.items():
+        case(f"{_op}-{_label}-fwd-bwd", libs=LIBRARIES,
+             reference=lambda op=_op, n=_n: _unary_grad_reference(op, n),
+             tolerance=dict(rtol=1e-5, atol=1e-6),
+             doc=f"{_label} float32: y = x.{_op}(); y.backward(gy); numpy: gy * {_op}'(x) by hand"
+             )(_unary_backward(_op, _n))
+
+
+# ---- (7) float32 matrix products (sgemm): square sizes and the MLP's shapes, 1 and N threads ----
+
+# name: (m, k, n, A transposed, B transposed, what it is); C(m x n) = op(A)(m x k) · op(B)(k x n).
+# A transposed operand is a transposed view (torch's Linear keeps W as (out, in)): no copy.
+GEMMS = {f"gemm-{s}": (s, s, s, False, False, f"{s}x{s}·{s}x{s}")
+         for s in (64, 128, 256, 512, 1024, 2048)}
+GEMMS.update({
+    "gemm-mlp1-fwd": (64, 784, 256, False, True,
+                      "X·Wᵀ (64x784)·(256x784)ᵀ: Linear(784, 256) forward"),
+    "gemm-mlp1-dx": (64, 256, 784, False, False, "dY·W (64x256)·(256x784): its input gradient"),
+    "gemm-mlp1-dw": (256, 64, 784, True, False, "dYᵀ·X (64x256)ᵀ·(64x784): its weight gradient"),
+    "gemm-mlp2-fwd": (64, 256, 128, False, True,
+                      "X·Wᵀ (64x256)·(128x256)ᵀ: Linear(256, 128) forward"),
+    "gemm-mlp2-dx": (64, 128, 256, False, False, "dY·W (64x128)·(128x256): its input gradient"),
+    "gemm-mlp2-dw": (128, 64, 256, True, False, "dYᵀ·X (64x128)ᵀ·(64x256): its weight gradient"),
+})
+
+
+def _gemm_inputs(name):
+    m, k, n, a_t, b_t, _ = GEMMS[name]
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((k, m) if a_t else (m, k), dtype=np.float32)
+    b = rng.standard_normal((n, k) if b_t else (k, n), dtype=np.float32)
+    return (a.T if a_t else a), (b.T if b_t else b)
+
+
+def _gemm_reference(name):
+    a, b = _gemm_inputs(name)
+    return a.astype(np.float64) @ b.astype(np.float64)
+
+
+def _gemm(name):
+    def setup(lib, T):
+        a_np, b_np = _gemm_inputs(name)   # transposed operands are numpy views
+        if lib == "numpy":
+            return lambda: a_np @ b_np
+        a_t, b_t = GEMMS[name][3:5]
+        a = T.from_numpy(a_np.T).t() if a_t else T.from_numpy(a_np)
+        b = T.from_numpy(b_np.T).t() if b_t else T.from_numpy(b_np)
+        matmul = T.matmul
+        return lambda: matmul(a, b)
+    return setup
+
+
+for _name, (_m, _k, _n, _, _, _doc) in GEMMS.items():
+    # float32 sums of k products of N(0, 1) values: the error grows like k (bound, with margin)
+    case(_name, libs=LIBRARIES, reference=lambda name=_name: _gemm_reference(name),
+         tolerance=dict(rtol=0, atol=2e-6 * _k), flops=2 * _m * _k * _n, thread_sweep=True,
+         quick=_m * _k * _n < 2048 ** 3, doc=f"sgemm {_doc}")(_gemm(_name))
+
+
+# ---- (8) cross-entropy (log-softmax + NLL, mean) forward + backward on logits ----
+
+XENT_SHAPES = {"64x10": (64, 10), "512x1000": (512, 1000)}
+
+
+def _xent_inputs(batch, classes):
+    rng = np.random.default_rng(8)
+    return (3 * rng.standard_normal((batch, classes), dtype=np.float32),
+            rng.integers(0, classes, batch))
+
+
+def _xent_numpy(logits, labels):
+    """The mean loss and its gradient by hand: (softmax - one_hot) / batch."""
+    rows = np.arange(len(labels))
+    shifted = logits - logits.max(1, keepdims=True)
+    p = np.exp(shifted)
+    total = p.sum(1, keepdims=True)
+    loss = (np.log(total[:, 0]) - shifted[rows, labels]).mean()
+    p /= total
+    p[rows, labels] -= 1
+    return loss, p / len(labels)
+
+
+def _xent_grad_reference(shape):
+    logits, labels = _xent_inputs(*shape)
+    return _xent_numpy(logits.astype(np.float64), labels)[1]
+
+
+def _xent(shape):
+    def setup(lib, T):
+        logits_np, labels_np = _xent_inputs(*shape)
+        if lib == "numpy":
+            return lambda: _xent_numpy(logits_np, labels_np)[1]
+        logits, labels = T.from_numpy(logits_np).requires_grad_(), T.from_numpy(labels_np)
+        cross_entropy = T.nn.functional.cross_entropy
+
+        def run():
+            logits.grad = None
+            cross_entropy(logits, labels).backward()
+            return logits.grad
+        return run
+    return setup
+
+
+for _label, _shape in XENT_SHAPES.items():
+    case(f"xent-{_label}-fwd-bwd", libs=LIBRARIES,
+         reference=lambda shape=_shape: _xent_grad_reference(shape),
+         tolerance=dict(rtol=1e-5, atol=1e-6 / _shape[0]),  # (p - 1) / batch: p's error
+         doc=f"cross_entropy(logits {_label}, labels).backward(); numpy: loss and gradient by hand"
+         )(_xent(_shape))
