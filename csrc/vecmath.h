@@ -9,10 +9,10 @@
  * bitwise equal.
  *
  * Accuracy over all float32 inputs, against the float64 result (an exhaustive run; the tests
- * check samples): exp 0.99 ulp, log 0.83, tanh 1.33, sigmoid 2.4, expm1 and log1p ~1.5. The
- * polynomials are Cephes' (S. Moshier). NaN propagates through every function (no max/min that
- * could drop it); +-inf, +-0, subnormal inputs and results, overflow to inf and underflow to 0
- * are as in C's functions.
+ * check samples): exp 1.02 ulp, log 0.83, tanh 1.33, sigmoid 2.4, expm1 1.72, log1p 1.44.
+ * log's and tanh's polynomials are Cephes' (S. Moshier), exp's is fitted here. NaN propagates
+ * through every function (no max/min that could drop it); +-inf, +-0, subnormal inputs and
+ * results, overflow to inf and underflow to 0 are as in C's functions.
  *
  * The vm_* macros at the end are type-generic: float goes here, double to libm, so each kernel
  * formula is still written once for both dtypes.
@@ -59,7 +59,7 @@ VM_INLINE float vm_pow2(int32_t n) { return vm_from_bits((uint32_t)(n + 127) << 
  * subnormals, or to inf) */
 VM_INLINE float vm_scale(float x, int32_t n)
 {
-    const int32_t half = n / 2;
+    const int32_t half = n >> 1; /* floor(n / 2): gcc shifts signed ints arithmetically */
     return x * vm_pow2(half) * vm_pow2(n - half);
 }
 
@@ -85,16 +85,26 @@ VM_INLINE vm_reduced vm_reduce_ln2(float x)
     return out;
 }
 
-/* exp(r) - 1 - r for |r| <= ~0.35: r^2 * P(r) (Cephes expf) */
+/* exp(r) - 1 - r for |r| <= ~0.35: r^2 P(r). P has degree 4, fitted for the least maximum absolute
+ * error on |r| <= 0.3486 (reweighted least squares): 4.6e-9 with these float coefficients, 0.04
+ * ulp of 1, so the float rounding of the evaluation dominates. One degree less than Cephes' expf
+ * for the same accuracy, which makes exp ~15% faster. */
 VM_INLINE float vm_expm1_tail(float r)
 {
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
+    float p = 0x1.6db8f0p-10f;
+    p = p * r + 0x1.123ec6p-7f;
+    p = p * r + 0x1.555458p-5f;
+    p = p * r + 0x1.55548ap-3f;
+    p = p * r + 0.5f;
     return p * (r * r);
+}
+
+/* e^x for -104 <= x <= 89 or NaN (callers clamp; a bound the argument cannot pass is not
+ * tested, which saves a compare and a blend) */
+VM_INLINE float vm_exp_in_range(float x)
+{
+    const vm_reduced red = vm_reduce_ln2(x);
+    return vm_scale(vm_expm1_tail(red.r) + red.r + 1, red.n);
 }
 
 /* e^x */
@@ -104,8 +114,7 @@ VM_INLINE float vm_expf(float x)
      * range (NaN fails both comparisons and passes) */
     x = vm_select(x > 89.0f, 89.0f, x);
     x = vm_select(x < -104.0f, -104.0f, x);
-    const vm_reduced red = vm_reduce_ln2(x);
-    return vm_scale(vm_expm1_tail(red.r) + red.r + 1, red.n);
+    return vm_exp_in_range(x);
 }
 
 /* e^x - 1, accurate near 0 */
@@ -124,7 +133,7 @@ VM_INLINE float vm_expm1f(float x)
 /* natural logarithm */
 VM_INLINE float vm_logf(float x)
 {
-    /* x = m 2^e with m in [sqrt(1/2), sqrt(2)); subnormals are scaled into the normal range first */
+    /* x = m 2^e, m in [sqrt(1/2), sqrt(2)); subnormals are scaled into the normal range first */
     const int subnormal = x < 0x1p-126f;
     const uint32_t bits = vm_bits(vm_select(subnormal, x * 0x1p23f, x));
     int32_t e = (int32_t)((bits >> 23) & 0xff) - 126 - 23 * subnormal;
@@ -161,8 +170,8 @@ VM_INLINE float vm_log1pf(float x)
     const float d = u - 1;
     const float log_u = vm_logf(u);
     const float y = log_u + (x - d) / u;
-    /* d == 0: log1p(x) = x for tiny x, and -0 stays -0; u = inf or 0 (x = -1): log(u) is the answer,
-     * and the correction would be inf - inf or 0 / 0 */
+    /* d == 0: log1p(x) = x for tiny x, and -0 stays -0; u = inf or 0 (x = -1): log(u) is the
+     * answer, and the correction would be inf - inf or 0 / 0 */
     return vm_select(d == 0, x, vm_select((u == INFINITY) | (u == 0), log_u, y));
 }
 
@@ -179,7 +188,8 @@ VM_INLINE float vm_tanhf(float x)
     p = p * z - 3.33332819422e-1f;
     const float near_zero = p * z * a + a;
     /* else 1 - 2 / (e^2|x| + 1); e^2|x| = inf gives 1 */
-    const float far = 1 - 2 / (vm_expf(a + a) + 1);
+    const float two_a = a + a; /* >= 0 or NaN: only the upper clamp can act */
+    const float far = 1 - 2 / (vm_exp_in_range(vm_select(two_a > 89.0f, 89.0f, two_a)) + 1);
     const float magnitude = vm_select(a < 0.625f, near_zero, far);
     return vm_from_bits(vm_bits(magnitude) | (vm_bits(x) & 0x80000000u));
 }
@@ -188,7 +198,8 @@ VM_INLINE float vm_tanhf(float x)
  * exponential overflows */
 VM_INLINE float vm_sigmoidf(float x)
 {
-    const float e = vm_expf(-fabsf(x));
+    const float minus_abs = -fabsf(x); /* <= 0 or NaN: only the lower clamp can act */
+    const float e = vm_exp_in_range(vm_select(minus_abs < -104.0f, -104.0f, minus_abs));
     return vm_select(x >= 0, 1, e) / (1 + e);
 }
 
