@@ -19,6 +19,8 @@ core = Extension(
     "cygrad._core",
     sources=["src/cygrad/_core.pyx", *sorted(glob("csrc/*.c"))],
     include_dirs=["csrc/include", numpy.get_include()],
+    # a changed header alone must trigger a build (IncrementalBuildExt then picks the stale objects)
+    depends=glob("csrc/**/*.h", recursive=True),
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=C_FLAGS,
     libraries=["m"],
