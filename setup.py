@@ -18,7 +18,6 @@ C_FLAGS = ["-O3", "-std=gnu11", "-fopenmp-simd", "-fno-math-errno", "-ffp-contra
 core = Extension(
     "cygrad._core",
     sources=["src/cygrad/_core.pyx", *sorted(glob("csrc/*.c"))],
-    depends=sorted(glob("csrc/**/*.h", recursive=True)),  # else a header-only edit rebuilds nothing
     include_dirs=["csrc/include", numpy.get_include()],
     # a changed header alone must trigger a build (IncrementalBuildExt then picks the stale objects)
     depends=glob("csrc/**/*.h", recursive=True),
