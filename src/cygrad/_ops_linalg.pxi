@@ -15,7 +15,7 @@ cdef void _check_matmul_dtypes(TensorBase a, TensorBase b) except *:
 
 
 cdef object _matmul_op(TensorBase a, TensorBase b):
-    cdef int na = cnp.PyArray_NDIM(a._data), nb = cnp.PyArray_NDIM(b._data)
+    cdef int na = _ndim(a._data), nb = _ndim(b._data)
     if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
     _check_matmul_dtypes(a, b)
@@ -79,18 +79,18 @@ def matmul(input, other):
 
 def mm(input, mat2):
     cdef TensorBase a = input, b = mat2
-    if cnp.PyArray_NDIM(a._data) != 2:
+    if _ndim(a._data) != 2:
         raise RuntimeError("self must be a matrix")
-    if cnp.PyArray_NDIM(b._data) != 2:
+    if _ndim(b._data) != 2:
         raise RuntimeError("mat2 must be a matrix")
     _check_matmul_dtypes(a, b)
     return _matmul_nd(a, b)
 
 def bmm(input, mat2):
     cdef TensorBase a = input, b = mat2
-    if cnp.PyArray_NDIM(a._data) != 3:
+    if _ndim(a._data) != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor")
-    if cnp.PyArray_NDIM(b._data) != 3:
+    if _ndim(b._data) != 3:
         raise RuntimeError(f"batch2 must be a 3D tensor")
     if _shape(a._data)[0] != _shape(b._data)[0]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
@@ -121,9 +121,9 @@ cdef object _linear_op(TensorBase x, TensorBase weight, object bias):
         b = <TensorBase>bias
         if _shape(b._data) != (out_features,) or b._code != x._code:
             return _add(_matmul_op(x, _transpose_op(weight, 0, 1)), bias, 1)
-    cdef ndarray rows = x._data.reshape(-1, in_features)
-    cdef ndarray out = _linear_forward(rows, weight._data, None if b is None else b._data, x._code)
-    cdef TensorBase result = _wrap(<ndarray>out.reshape(shape[:len(shape) - 1] + (out_features,)), x._code)
+    cdef object rows = x._data.reshape(-1, in_features)
+    cdef object out = _linear_forward(rows, weight._data, None if b is None else b._data, x._code)
+    cdef TensorBase result = _wrap(out.reshape(shape[:len(shape) - 1] + (out_features,)), x._code)
     cdef LinearBackward node
     if _records(x) or _records(weight) or _records(b):
         node = LinearBackward.__new__(LinearBackward)
