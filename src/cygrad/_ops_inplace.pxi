@@ -88,7 +88,7 @@ cdef object _inplace_fill(TensorBase x, object value):
     """Every element of x set to value."""
     _check_inplace(x)
     if isinstance(value, TensorBase):
-        if (<TensorBase>value)._data.ndim != 0:
+        if _ndim((<TensorBase>value)._data) != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{(<TensorBase>value)._data.ndim} dimensions.")
         value = (<TensorBase>value)._data.item()

@@ -107,11 +107,11 @@ cdef object _linear_op(TensorBase x, TensorBase weight, object bias):
                            f"{_SCALAR_TYPE_NAMES[x._code]} and {_SCALAR_TYPE_NAMES[weight._code]}")
     if _category(x._code) != 2:
         raise RuntimeError(f'"addmm_impl_cpu_" not implemented for \'{_SCALAR_TYPE_NAMES[x._code]}\'')
-    if weight._data.ndim != 2 or x._data.ndim == 0:
+    if _ndim(weight._data) != 2 or _ndim(x._data) == 0:
         return _add(_matmul_op(x, _transpose_op(weight, 0, -1)), bias, 1) if bias is not None \
             else _matmul_op(x, _transpose_op(weight, 0, -1))
     cdef tuple shape = _shape(x._data)
-    cdef int64_t in_features = weight._data.shape[1], out_features = weight._data.shape[0]
+    cdef int64_t in_features = _dim(weight._data, 1), out_features = _dim(weight._data, 0)
     if shape[len(shape) - 1] != in_features:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({_prod(shape, 0, len(shape) - 1)}x{shape[len(shape) - 1]} "
@@ -148,13 +148,13 @@ cdef class LinearBackward(Node):
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
         cdef int64_t out_features = self._input_shapes[1][0], in_features = self._input_shapes[1][1]
-        cdef TensorBase rows_gy = _reshape_op(gy, (_prod(_shape(gy._data), 0, gy._data.ndim - 1), out_features))
+        cdef TensorBase rows_gy = _reshape_op(gy, (_prod(_shape(gy._data), 0, _ndim(gy._data) - 1), out_features))
         gx = gw = gb = None
         if self.weight is not None:
             gx = _reshape_op(_matmul_nd(rows_gy, self.weight.unpack(self)), self._input_shapes[0])
         if self.x is not None:
             x = self.x.unpack(self)
-            rows_x = _reshape_op(x, (_prod(_shape(x._data), 0, x._data.ndim - 1), in_features))
+            rows_x = _reshape_op(x, (_prod(_shape(x._data), 0, _ndim(x._data) - 1), in_features))
             gw = _matmul_nd(_transpose_op(rows_gy, 0, 1), rows_x)
         if self._next_edges[2][0] is not None:
             gb = _sum_op(rows_gy, (0,), False, NO_DTYPE)

@@ -42,12 +42,13 @@ cdef tuple _class_rows(TensorBase input):
     """(rows, n, c, moved): input's scores as a contiguous (n, c) array with the class dim last
     (torch's dim 1; a 1-d input is one unbatched row)."""
     cdef object x = input._data
-    if x.ndim == 1:
-        return _contiguous(x).reshape(1, -1), 1, x.shape[0], False
-    if x.ndim == 0:
+    cdef int ndim = _ndim(x)
+    if ndim == 1:
+        return _contiguous(x).reshape(1, -1), 1, _dim(x, 0), False
+    if ndim == 0:
         raise RuntimeError("cross_entropy: input must have at least one dimension")
-    cdef int64_t c = x.shape[1]
-    moved = x.ndim > 2
+    cdef int64_t c = _dim(x, 1)
+    moved = ndim > 2
     rows = _contiguous(_xp(x).moveaxis(x, 1, -1) if moved else x).reshape(-1, c)
     return rows, rows.shape[0], c, moved
 
@@ -67,7 +68,7 @@ cdef object _class_targets(TensorBase input, TensorBase target, int64_t n, int64
     if target._code != INT64:
         # torch 2.13's wording (older releases said "expected scalar type Long but found ...")
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_SCALAR_TYPE_NAMES[target._code]}")
-    cdef tuple expected = (_shape(input._data)[0],) + _shape(input._data)[2:] if input._data.ndim > 1 else ()
+    cdef tuple expected = (_shape(input._data)[0],) + _shape(input._data)[2:] if _ndim(input._data) > 1 else ()
     if _shape(target._data) != expected:
         if input._data.ndim > 1 and (target._data.ndim == 0 or target._data.shape[0] != input._data.shape[0]):
             raise ValueError(f"Expected input batch_size ({input._data.shape[0]}) to match target "
@@ -76,7 +77,7 @@ cdef object _class_targets(TensorBase input, TensorBase target, int64_t n, int64
                            f"{list(expected)} (input {list(_shape(input._data))} without its class dim)")
     cdef object t = _contiguous_as(target, INT64).reshape(-1)
     cdef object valid = t[_elementwise(K_NE, INT64, (t, ignore_index))] if n else t
-    if valid.size:
+    if _size(valid):
         low, _ = _extreme_dim(valid, 0, False)
         high, _ = _extreme_dim(valid, 0, True)
         for bound in (low.item(), high.item()):
@@ -120,7 +121,7 @@ cdef object _class_loss(TensorBase input, TensorBase target, object weight, int6
     rows, n, c, moved = _class_rows(input)
     cdef object t = _class_targets(input, target, n, c, ignore_index)
     cdef object w = _contiguous_as(weight, code)
-    if w is not None and w.size != c:
+    if w is not None and _size(w) != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes "
                            f"but got weight tensor of shape: {list(_shape(w))}")
     losses, row_weight, log_probs = _class_loss_forward(from_logits, _cast(rows, code), t, w,
@@ -169,7 +170,7 @@ cdef object _probability_cross_entropy(TensorBase input, TensorBase target, obje
     target_rows, _, _, _ = _class_rows(_to_code(target, code) if target._code != code else target)
     cdef object w = _contiguous_as(weight, code)
     log_probs, losses = _prob_cross_entropy_forward(_cast(rows, code), target_rows, w, eps)
-    cdef tuple none_shape = (_shape(input._data)[0],) + _shape(input._data)[2:] if input._data.ndim > 1 else ()
+    cdef tuple none_shape = (_shape(input._data)[0],) + _shape(input._data)[2:] if _ndim(input._data) > 1 else ()
     cdef TensorBase out = _reduce_loss(losses, kind, float(n), none_shape, code)
     cdef ProbabilityCrossEntropyBackward node
     if _records(input):
@@ -215,7 +216,7 @@ cdef class PointwiseLossBackward(Node):
         cdef TensorBase gy = <TensorBase>grads[0]
         _check_no_double_backward(self, gy)
         cdef int code = gy._code
-        cdef int64_t n = self.x.size
+        cdef int64_t n = _size(self.x)
         g = _row_grads(gy, self.reduction, self.denominator, n, code)
         gx = _pointwise_loss_backward(self.kind, self.x, self.y, self.w, self.pos_weight, g, self.beta)
         return (_wrap(gx.reshape(self._input_shapes[0]), code), None)
@@ -242,7 +243,7 @@ cdef object _pointwise_loss(int kind, TensorBase input, TensorBase target, objec
                          "have the same size.")
     x, y = _broadcast_operand(input, shape, code), _broadcast_operand(target, shape, code)
     w, pw = _broadcast_operand(weight, shape, code), _broadcast_operand(pos_weight, shape, code)
-    cdef int64_t n = x.size
+    cdef int64_t n = _size(x)
     losses = _pointwise_loss_forward(kind, x, y, w, pw, beta)
     cdef TensorBase out = _reduce_loss(losses, reduction_kind, float(n), shape, code)
     cdef PointwiseLossBackward node

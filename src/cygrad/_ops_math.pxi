@@ -123,7 +123,7 @@ cdef class WhereBackward0(Node):
 
 cdef tuple _nonzero_indices(TensorBase x):
     """torch.where(condition) with one argument: a tuple of int64 index tensors, one per dim."""
-    cdef object data = x._data if x._data.ndim > 0 else x._data.reshape(1)
+    cdef object data = x._data if _ndim(x._data) > 0 else x._data.reshape(1)
     return tuple([_wrap(_cast(_contiguous(idx), INT64), INT64) for idx in _xp(data).nonzero(data)])
 
 
@@ -925,7 +925,7 @@ cdef object _einsum_op(str equation, tuple operands):
     cdef list ell_dims = []
     cdef int ndim, letters
     for i, labels in enumerate(terms):
-        ndim = (<TensorBase>tensors[i])._data.ndim
+        ndim = _ndim((<TensorBase>tensors[i])._data)
         letters = len([l for l in labels if l != _ELLIPSIS])
         if _ELLIPSIS in labels:
             if letters > ndim:
@@ -1114,7 +1114,7 @@ def cumsum(input, dim, *, dtype=None):
 def outer(input, vec2):
     cdef TensorBase a = _tensor_arg("outer", input, "input", 1), b = _tensor_arg("outer", vec2, "vec2", 2)
     for tensor, arg in ((a, "self"), (b, "vec2")):
-        if (<TensorBase>tensor)._data.ndim != 1:
+        if _ndim((<TensorBase>tensor)._data) != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {arg}, but got {(<TensorBase>tensor)._data.ndim}-D")
     return _mul(_reshape_op(a, (_shape(a._data)[0], 1)), b)
 

@@ -18,9 +18,11 @@ cdef object _step_operand(TensorBase t, TensorBase param, str name, bint written
     or a contiguous copy when t is not contiguous (_finish_write copies a written one back).
     A state buffer on another device than its parameter moves there first, for good (its tensor
     keeps its identity): the state follows a model moved after its optimizer was created."""
-    cdef int device = _device_index(param._data)
-    if t is not param and name != "grad" and _device_index(t._data) != device:
-        t._data = _move_to(t._data, device)
+    cdef int device
+    if _device is not None and t is not param and name != "grad":
+        device = _device_index(param._data)
+        if _device_index(t._data) != device:
+            t._data = _move_to(t._data, device)
     if t._code != param._code:
         raise RuntimeError(f"{name} has dtype {_DTYPES[t._code]} but the parameter has dtype "
                            f"{_DTYPES[param._code]}")
