@@ -9,6 +9,7 @@ the way it would fail on a GPU. What this double cannot check is CuPy itself and
 formulas: tests/test_cuda_kernels.py compiles those on the host.
 """
 import contextlib
+import types
 
 import numpy as np
 
@@ -34,12 +35,16 @@ def _unwrap(obj):
         return tuple(_unwrap(o) for o in obj)
     if isinstance(obj, list):
         return [_unwrap(o) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _unwrap(v) for k, v in obj.items()}
     return obj
 
 
 def _wrap(obj):
     if isinstance(obj, np.ndarray):
         return DeviceArray(obj)
+    if isinstance(obj, np.generic):   # cupy returns 0-d arrays where numpy returns scalars
+        return DeviceArray(np.asarray(obj))
     if isinstance(obj, tuple):
         return tuple(_wrap(o) for o in obj)
     if isinstance(obj, list):
@@ -58,7 +63,6 @@ class DeviceArray:
         self._a = array
 
     # metadata
-    shape = property(lambda self: self._a.shape)
     ndim = property(lambda self: self._a.ndim)
     size = property(lambda self: self._a.size)
     dtype = property(lambda self: self._a.dtype)
@@ -69,6 +73,23 @@ class DeviceArray:
     @property
     def base(self):
         return None if self._a.base is None else self._a.base
+
+    @property
+    def shape(self):
+        return self._a.shape
+
+    @shape.setter
+    def shape(self, shape):   # cupy's: a reshape without copy, or AttributeError
+        self._a.shape = shape
+
+    @property
+    def T(self):
+        return DeviceArray(self._a.T)
+
+    @property
+    def data(self):
+        """cupy's MemoryPointer, as far as its address goes."""
+        return types.SimpleNamespace(ptr=self._a.ctypes.data)
 
     # views and copies
     def reshape(self, *shape):
@@ -83,8 +104,28 @@ class DeviceArray:
     def copy(self, order="C"):
         return DeviceArray(self._a.copy(order=order))
 
-    def view(self):
-        return DeviceArray(self._a.view())
+    def view(self, dtype=None):
+        return DeviceArray(self._a.view() if dtype is None else self._a.view(dtype))
+
+    # reductions and arithmetic (what backends/cuda.py does with cupy arrays)
+    def sum(self, *args, **kwargs):
+        return _wrap(self._a.sum(*args, **_unwrap(kwargs)))
+
+    def any(self, *args, **kwargs):
+        return _wrap(self._a.any(*args, **kwargs))
+
+    def all(self, *args, **kwargs):
+        return _wrap(self._a.all(*args, **kwargs))
+
+    def __float__(self):
+        return float(self._a)
+
+    def __int__(self):
+        return int(self._a)
+
+    def __iadd__(self, other):
+        self._a += _unwrap(other)
+        return self
 
     def nonzero(self):
         return _wrap(self._a.nonzero())
@@ -102,6 +143,24 @@ class DeviceArray:
         if isinstance(value, np.ndarray) and value.ndim > 0:
             raise TypeError("a host array assigned into a device array (cupy needs cupy.asarray)")
         self._a[_unwrap(key)] = _unwrap(value)
+
+    def _binary(name):
+        def method(self, other):
+            return _wrap(getattr(self._a, name)(_unwrap(other)))
+        return method
+
+    for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+                  "__rtruediv__", "__pow__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
+                  "__and__", "__or__"):
+        locals()[_name] = _binary(_name)
+    del _name, _binary
+    __hash__ = None
+
+    def __neg__(self):
+        return DeviceArray(-self._a)
+
+    def __invert__(self):
+        return DeviceArray(~self._a)
 
     def __array__(self, *args, **kwargs):
         raise TypeError("Implicit conversion to a NumPy array is not allowed (a device array)")

@@ -15,6 +15,7 @@ and CUDA's math library (the host's libm computes exp, log, ...). Floating-point
 therefore differ from a GPU's by a few ulps; the formulas, edge cases and argument plumbing are
 what it checks.
 """
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -83,7 +84,7 @@ class _Library:
             cpp = path[:-3] + ".cpp"
             with open(cpp, "w") as f:
                 f.write(source)
-            # no FMA contraction and no fast-math: the CPU kernels' rounding (their build flags)
+            # no FMA contraction (the CPU kernels are built the same way), so both round alike
             subprocess.run([CXX, "-O1", "-std=c++17", "-shared", "-fPIC", "-ffp-contract=off",
                             "-w", "-o", path + ".tmp", cpp], check=True, capture_output=True, text=True)
             os.replace(path + ".tmp", path)
@@ -275,3 +276,102 @@ def cupyx_module():
     cupyx = types.ModuleType("host_cupyx")
     cupyx.scatter_add = lambda a, slices, value: np.add.at(a, slices, value)
     return cupyx
+
+
+# ---- the same stand-in over device arrays: cuda.py as a device backend, end to end ----
+
+class _OnDeviceArrays:
+    """A kernel (ElementwiseKernel or ReductionKernel of this module) taking and returning
+    device_double.DeviceArrays: arguments unwrapped (outputs are written in place through them),
+    results wrapped."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def __call__(self, *args, **kwargs):
+        from device_double import _unwrap, _wrap
+        return _wrap(self.kernel(*_unwrap(args), **kwargs))
+
+
+def device_module():
+    """A cupy stand-in whose arrays are device_double.DeviceArrays (not numpy arrays), so that
+    backends/cuda.py installed as cygrad's device backend takes every op's GPU path on the host:
+    its kernels compiled by the host compiler, numpy doing the rest."""
+    from device_double import DeviceArray, _Namespace, _unwrap, _wrap
+
+    class DeviceCupy(_Namespace):
+        ndarray = DeviceArray
+
+        def __init__(self):
+            super().__init__(np)
+            self.cuda = types.SimpleNamespace(
+                Device=lambda index=0: DeviceArray.device,
+                is_available=lambda: True,
+                runtime=types.SimpleNamespace(getDevice=lambda: 0, setDevice=lambda index: None,
+                                              getDeviceCount=lambda: 1, deviceSynchronize=lambda: None))
+
+        @staticmethod
+        def ElementwiseKernel(*args, **kwargs):
+            return _OnDeviceArrays(ElementwiseKernel(*args, **kwargs))
+
+        @staticmethod
+        def ReductionKernel(*args, **kwargs):
+            return _OnDeviceArrays(ReductionKernel(*args, **kwargs))
+
+        @staticmethod
+        def asnumpy(a):
+            return np.array(_unwrap(a), copy=True)
+
+        @staticmethod
+        def asarray(a, dtype=None):
+            return a if isinstance(a, DeviceArray) and dtype in (None, a.dtype) else \
+                DeviceArray(np.array(_unwrap(a), dtype=dtype))
+
+        @staticmethod
+        def array(a, copy=True, dtype=None):
+            return DeviceArray(np.array(_unwrap(a), dtype=dtype, copy=True))
+
+        @staticmethod
+        def argsort(a, axis=-1, kind=None):   # cupy's sort is stable
+            return _wrap(np.argsort(_unwrap(a), axis=axis, kind="stable"))
+
+    cupyx = types.SimpleNamespace(
+        scatter_add=lambda a, slices, value: np.add.at(_unwrap(a), _unwrap(slices), _unwrap(value)))
+    return DeviceCupy(), cupyx
+
+
+def compile_cuda_kernels(cuda, elementwise_kernels):
+    """Builds every kernel of backends/cuda.py in one compiler run (with cuda.cp already set to
+    a stand-in of this module): elementwise_kernels is cygrad._core.elementwise_kernels()."""
+    types_of = {0: np.bool_, 2: np.int64, 3: np.float32, 4: np.float64}
+    kernels = [(cuda._elementwise_kernel(key), [types_of[c] for c in codes])
+               for key, _, _, _, codes in elementwise_kernels]
+    kernels += [(cuda._helper(name), [np.float32, np.float64]) for name in cuda.HELPER_KERNELS]
+    kernels += [(cuda._reduction(name), [np.int64] if name == "sum_int" else [np.float32, np.float64])
+                for name in cuda.REDUCTION_KERNELS]
+    precompile([(getattr(k, "kernel", k), dtypes) for k, dtypes in kernels])
+
+
+@contextlib.contextmanager
+def cuda_backend_installed():
+    """backends/cuda.py over device_module(), installed as cygrad's device backend for the with
+    block (every kernel compiled first)."""
+    from cygrad import _core
+    from cygrad.backends import cuda
+    import device_double
+    saved = {name: getattr(cuda, name) for name in
+             ("cp", "xp", "array_type", "cupyx", "_kernels", "device_count")}
+    previous = _core._device_backend()
+    try:
+        cuda.cp, cuda.cupyx = device_module()
+        cuda.xp = cuda.cp
+        cuda.array_type = device_double.DeviceArray
+        cuda._kernels = {}
+        cuda.device_count = lambda: 1
+        compile_cuda_kernels(cuda, _core.elementwise_kernels())
+        _core._set_device_backend(cuda)
+        yield cuda
+    finally:
+        _core._set_device_backend(previous)
+        for name, value in saved.items():
+            setattr(cuda, name, value)

@@ -2,8 +2,9 @@
 
 Three kinds of tests:
 * the device model and the behaviour without CUDA (here: no CuPy or no GPU) run everywhere;
-* the device semantics (errors, moves, autograd across devices, optimizer state) run on the
-  host-memory device double (tests/device_double.py), which takes the same dispatch path as a GPU;
+* the device semantics (errors, moves, autograd across devices, optimizer state) run on "cuda:0"
+  without a GPU, twice: on the host-memory device double (tests/device_double.py) and on
+  backends/cuda.py over tests/host_cupy.py, both through the dispatch path a GPU takes;
 * `requires_cuda` tests run on a real GPU only, and skip with the reason otherwise.
 """
 import numpy as np
@@ -12,17 +13,25 @@ import pytest
 import cygrad
 from conftest import cuda_skip_reason
 import device_double
+import host_cupy
 from helpers import to_numpy
 
 requires_cuda = pytest.mark.skipif(cuda_skip_reason() is not None, reason=str(cuda_skip_reason()))
 without_cuda = pytest.mark.skipif(cuda_skip_reason() is None, reason="CUDA is available here")
 
 
-@pytest.fixture
-def double():
-    """'cuda:0' served by the host-memory device double for the test."""
-    with device_double.installed() as backend:
-        yield backend
+@pytest.fixture(params=["cpu-kernels", "cuda.py"])
+def double(request):
+    """'cuda:0' without a GPU: served by the host-memory device double (CPU kernels), or by
+    backends/cuda.py over tests/host_cupy.py (its CUDA kernels compiled for the host)."""
+    if request.param == "cpu-kernels":
+        with device_double.installed() as backend:
+            yield backend
+    elif host_cupy.CXX is None:
+        pytest.skip("no host C++ compiler (g++) to compile the CUDA kernel bodies")
+    else:
+        with host_cupy.cuda_backend_installed() as backend:
+            yield backend
 
 
 # ---------------------------------------------------------------------------------------------

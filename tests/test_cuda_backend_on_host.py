@@ -33,12 +33,7 @@ def cuda_on_host():
     cuda.cupyx = host_cupy.cupyx_module()
     cuda._kernels = {}
     cuda.copy = lambda a: np.array(a, order="C", copy=True)   # cupy's needs a.device
-    kernels = [(cuda._elementwise_kernel(key), [DTYPES[c] for c in codes])
-               for key, _, _, _, codes in _core.elementwise_kernels()]
-    kernels += [(cuda._helper(name), [np.float32, np.float64]) for name in cuda.HELPER_KERNELS]
-    kernels += [(cuda._reduction(name), [np.int64] if name == "sum_int" else [np.float32, np.float64])
-                for name in cuda.REDUCTION_KERNELS]
-    host_cupy.precompile(kernels)
+    host_cupy.compile_cuda_kernels(cuda, _core.elementwise_kernels())
     yield
     for name, value in saved.items():
         setattr(cuda, name, value)

@@ -41,6 +41,7 @@ REDUCE_PROD, REDUCE_VAR, REDUCE_LOGSUMEXP, REDUCE_NORM = range(4)
 BCE, BCE_WITH_LOGITS, SMOOTH_L1 = range(3)
 
 cp = None           # the cupy module, once load() has run
+cupyx = None        # cupyx (scatter_add)
 xp = None           # the array module for data movement in ops (cupy)
 array_type = None   # cupy.ndarray: what _backend.pxi routes here
 _kernels = {}       # compiled-on-first-use kernel objects, by name
@@ -90,7 +91,7 @@ def load():
     """Imports CuPy and installs this module as cygrad's device backend; RuntimeError (naming
     the reason) when CUDA cannot be used. Kernels compile on their first call (CuPy caches them
     on disk)."""
-    global cp, xp, array_type
+    global cp, cupyx, xp, array_type
     if cp is not None:
         return sys.modules[__name__]
     reason = unavailable_reason()
@@ -98,10 +99,10 @@ def load():
         # torch says "Torch not compiled with CUDA enabled" / "Found no NVIDIA driver on your system"
         raise RuntimeError(f"cygrad cannot use CUDA: {reason}")
     import cupy
-    import cupyx
+    import cupyx as cupy_extras
     cp = xp = cupy
+    cupyx = cupy_extras
     array_type = cupy.ndarray
-    globals()["cupyx"] = cupyx
     from cygrad import _core
     _core._set_device_backend(sys.modules[__name__])
     return sys.modules[__name__]
