@@ -1,12 +1,17 @@
 """Linear regression y = 2x with one weight, updated by hand through .data and .grad: the classic
 first backpropagation tutorial, unchanged but for the import (swap it for `import torch` and the
-program prints the same numbers; tests/test_examples.py checks that)."""
+program prints the same numbers; tests/test_examples.py checks that). `python linear_regression.py
+cuda` runs it on the GPU."""
+import sys
+
 import cygrad as torch
+
+device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
 
 xs = [1.0, 2.0, 3.0]
 ys = [2.0, 4.0, 6.0]
 
-w = torch.Tensor([1.0])
+w = torch.Tensor([1.0]).to(device)
 w.requires_grad = True
 
 

@@ -3,10 +3,14 @@ set. Shows a tqdm progress bar and saves the loss curve as mlp_loss.png when tqd
 are installed, and simply skips them when they are not.
 
 The weights are set from explicit numbers rather than a random generator, so with `import torch`
-in place of the cygrad import the program prints the same numbers (tests/test_examples.py)."""
+in place of the cygrad import the program prints the same numbers (tests/test_examples.py).
+`python mlp_classifier.py cuda` runs it on the GPU."""
 import math
+import sys
 
 import cygrad as torch
+
+device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
 
 try:
     from tqdm import tqdm
@@ -22,8 +26,8 @@ for i in range(90):
     radius = 1.0 + 0.4 * math.cos(3.1 * i)
     points.append([radius * math.cos(angle), radius * math.sin(angle)])
     labels.append(label)
-x = torch.tensor(points)
-y = torch.tensor(labels)
+x = torch.tensor(points, device=device)
+y = torch.tensor(labels, device=device)
 
 model = torch.nn.Sequential(
     torch.nn.Linear(2, 16), torch.nn.ReLU(),
@@ -34,6 +38,7 @@ with torch.no_grad():
     for index, param in enumerate(model.parameters()):
         values = [math.sin(1.3 * (index + 1) * (k + 1)) * 0.6 for k in range(param.numel())]
         param.copy_(torch.tensor(values).reshape(param.shape))
+model.to(device)
 
 loss_fn = torch.nn.CrossEntropyLoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=0.05)

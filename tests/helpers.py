@@ -25,12 +25,37 @@ def dtype_name(dtype):
 
 
 def to_numpy(t):
-    """A numpy copy of a cygrad or torch tensor (detached), or of anything array-like."""
+    """A numpy copy of a cygrad or torch tensor (detached, from any device), or of anything
+    array-like."""
     if hasattr(t, "detach"):
         t = t.detach()
+    if hasattr(t, "cpu"):
+        t = t.cpu()
     if hasattr(t, "numpy"):
         return np.array(t.numpy(), copy=True)
     return np.array(t, copy=True)
+
+
+# creation functions whose tensors must land on the device a test runs on
+_CREATION = ("tensor", "as_tensor", "zeros", "ones", "empty", "full", "arange", "linspace", "eye",
+             "rand", "randn", "randint", "randperm")
+
+
+class on_device:
+    """The module T (cygrad or torch) with its creation functions defaulting to `device`, so that a
+    test program fn(T, *xs) written for the CPU creates its constants beside its inputs."""
+
+    def __init__(self, module, device):
+        self._module, self._device = module, device
+
+    def __getattr__(self, name):
+        attr = getattr(self._module, name)
+        if name in _CREATION:
+            def create(*args, **kwargs):
+                kwargs.setdefault("device", self._device)
+                return attr(*args, **kwargs)
+            return create
+        return attr
 
 
 def as_outputs(out):
@@ -140,10 +165,11 @@ TOLERANCES = {
 }
 
 
-def compare_with_torch(fn, arrays, dtype, rtol=None, atol=None, seed=4321, grads=True):
+def compare_with_torch(fn, arrays, dtype, rtol=None, atol=None, seed=4321, grads=True, device="cpu"):
     """Runs ``fn(T, *xs)`` with T=cygrad and T=torch on the same inputs (cast to ``dtype``, a name
     such as 'float32'), and compares every output's dtype, shape and values, then the input
-    gradients of ``sum(out * R)`` for a random R.
+    gradients of ``sum(out * R)`` for a random R. cygrad runs on ``device`` (its tensors created
+    there), torch on its CPU.
 
     Integer outputs (e.g. indices) must be equal exactly. Inputs of an integer ``dtype`` do not
     require grad. Returns the two lists of outputs."""
@@ -156,13 +182,13 @@ def compare_with_torch(fn, arrays, dtype, rtol=None, atol=None, seed=4321, grads
     arrays = [np.array(a, dtype=np_dtype) for a in arrays]
     differentiable = grads and np_dtype.kind == "f"
 
-    cy_inputs = [cygrad.tensor(a.copy(), dtype=getattr(cygrad, dtype)) for a in arrays]
+    cy_inputs = [cygrad.tensor(a.copy(), dtype=getattr(cygrad, dtype), device=device) for a in arrays]
     th_inputs = [torch.tensor(a.copy(), dtype=getattr(torch, dtype)) for a in arrays]
     if differentiable:
         for t in cy_inputs + th_inputs:
             t.requires_grad_(True)
 
-    cy_out = as_outputs(fn(cygrad, *cy_inputs))
+    cy_out = as_outputs(fn(cygrad if device == "cpu" else on_device(cygrad, device), *cy_inputs))
     th_out = as_outputs(fn(torch, *th_inputs))
     assert len(cy_out) == len(th_out), "different number of outputs"
     for k, (c, t) in enumerate(zip(cy_out, th_out)):
@@ -181,7 +207,7 @@ def compare_with_torch(fn, arrays, dtype, rtol=None, atol=None, seed=4321, grads
         if r is None or not t.requires_grad:
             continue
         assert c.requires_grad, "cygrad output does not require grad where torch's does"
-        c_term = (c * cygrad.tensor(r, dtype=c.dtype)).sum()
+        c_term = (c * cygrad.tensor(r, dtype=c.dtype, device=c.device)).sum()
         t_term = (t * torch.tensor(r, dtype=t.dtype)).sum()
         cy_loss = c_term if cy_loss is None else cy_loss + c_term
         th_loss = t_term if th_loss is None else th_loss + t_term
@@ -197,3 +223,42 @@ def compare_with_torch(fn, arrays, dtype, rtol=None, atol=None, seed=4321, grads
         assert dtype_name(c.grad.dtype) == dtype_name(t.grad.dtype), f"input {i}: grad dtype"
         assert_close(to_numpy(c.grad), to_numpy(t.grad), rtol, atol, what=f"gradient of input {i} ({dtype})")
     return cy_out, th_out
+
+
+# ---------------------------------------------------------------------------------------------
+# devices
+# ---------------------------------------------------------------------------------------------
+
+
+def compare_devices(fn, arrays, device, dtype="float64", rtol=None, atol=None, seed=4321):
+    """Runs ``fn(T, *xs)`` on the CPU and on ``device`` from the same inputs (leaves of ``dtype``
+    that require grad, constants created on each device) and compares the outputs and the input
+    gradients of ``sum(out * R)`` for a random R. The CPU results are the oracle: they are checked
+    against finite differences and torch elsewhere."""
+    default_rtol, default_atol = TOLERANCES[dtype]
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    runs = []
+    for dev in ("cpu", device):
+        leaves = [cygrad.tensor(np.array(a, dtype=dtype), device=dev, requires_grad=True) for a in arrays]
+        outputs = as_outputs(fn(on_device(cygrad, dev), *leaves))
+        loss = None
+        for o, r in zip(outputs, _upstream(outputs, seed)):
+            if r is not None and o.requires_grad:
+                term = (o * cygrad.tensor(r, dtype=o.dtype, device=dev)).sum()
+                loss = term if loss is None else loss + term
+        if loss is not None:
+            loss.backward()
+        runs.append((outputs, leaves))
+    (cpu_out, cpu_leaves), (dev_out, dev_leaves) = runs
+    assert len(cpu_out) == len(dev_out)
+    for k, (c, d) in enumerate(zip(cpu_out, dev_out)):
+        assert str(d.device).startswith(device.split(":")[0]), f"output {k} is on {d.device}"
+        assert d.dtype == c.dtype and tuple(d.shape) == tuple(c.shape), f"output {k}: dtype/shape"
+        assert_close(to_numpy(d), to_numpy(c), rtol, atol, what=f"output {k} on {device}")
+    for i, (c, d) in enumerate(zip(cpu_leaves, dev_leaves)):
+        if c.grad is None:
+            assert d.grad is None, f"input {i}: a gradient on {device} only"
+            continue
+        assert d.grad is not None and str(d.grad.device) == str(d.device), f"input {i}: grad device"
+        assert_close(to_numpy(d.grad), to_numpy(c.grad), rtol, atol, what=f"gradient of input {i} on {device}")

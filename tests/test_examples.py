@@ -12,12 +12,13 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 NUMBER = re.compile(r"-?\d+\.?\d*(?:e[-+]?\d+)?")
 
 
-def run(source, folder):
-    """Runs an example's source in `folder` (examples may write files there, e.g. a loss plot)."""
+def run(source, folder, *args):
+    """Runs an example's source in `folder` (examples may write files there, e.g. a loss plot),
+    with command-line arguments `args` (a device)."""
     env = dict(os.environ)
     if env.get("PYTHONPATH"):  # relative entries (PYTHONPATH=src in a checkout) must survive the cwd change
         env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep))
-    result = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, env=env,
+    result = subprocess.run([sys.executable, "-c", source, *args], capture_output=True, text=True, env=env,
                             timeout=300, cwd=folder)
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -40,5 +41,12 @@ def test_example_prints_torchs_numbers(path, torch, tmp_path):
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs_without_torch(path, tmp_path):
-    assert run(path.read_text(), tmp_path).strip()
+def test_example_runs_without_torch(path, tmp_path, device):
+    """On the CPU, and with the device argument on a GPU, where it prints the CPU's numbers."""
+    on_cpu = run(path.read_text(), tmp_path)
+    assert on_cpu.strip()
+    if device != "cpu":
+        cpu_numbers, cpu_text = numbers_and_words(on_cpu)
+        gpu_numbers, gpu_text = numbers_and_words(run(path.read_text(), tmp_path, device))
+        assert gpu_text == cpu_text
+        assert gpu_numbers == pytest.approx(cpu_numbers, rel=1e-4, abs=1e-5)

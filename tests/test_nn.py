@@ -20,11 +20,12 @@ def copy_weights(ours, theirs, torch):
     theirs.load_state_dict(state)
 
 
-def test_mlp_forward_backward_matches_torch(torch):
+def test_mlp_forward_backward_matches_torch(torch, device):
     ours, theirs = build_mlp(cygrad.nn), build_mlp(torch.nn)
     copy_weights(ours, theirs, torch)
+    ours.to(device)
     data = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
-    out, tout = ours(cygrad.tensor(data)), theirs(torch.tensor(data))
+    out, tout = ours(cygrad.tensor(data, device=device)), theirs(torch.tensor(data))
     assert_close(to_numpy(out), to_numpy(tout), 1e-5, 1e-6)
     out.sum().backward()
     tout.sum().backward()

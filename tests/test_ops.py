@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import cygrad
-from helpers import check_grads, compare_with_torch, dtype_name, to_numpy
+from helpers import check_grads, compare_devices, compare_with_torch, dtype_name, to_numpy
 
 # ---------------------------------------------------------------------------------------------
 # input domains
@@ -510,17 +510,22 @@ MODES = ["grad64", "torch32", "torch64"]
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", CASES, ids=_names)
-def test_op(case, mode):
+def test_op(case, mode, device):
+    """On the CPU: finite differences, then torch. On a GPU: the CPU's float64 results (grad64),
+    then torch (the GPU's float32 math may differ from the CPU's by an ulp or two)."""
     arrays = case.inputs()
     if mode == "grad64":
-        check_grads(case.fn, arrays)
+        if device == "cpu":
+            check_grads(case.fn, arrays)
+        else:
+            compare_devices(case.fn, arrays, device)
         return
     pytest.importorskip("torch")
     if mode == "torch32":
         rtol, atol = case.tol32 or (None, None)
-        compare_with_torch(case.fn, arrays, "float32", rtol=rtol, atol=atol)
+        compare_with_torch(case.fn, arrays, "float32", rtol=rtol, atol=atol, device=device)
     else:
-        compare_with_torch(case.fn, arrays, "float64")
+        compare_with_torch(case.fn, arrays, "float64", device=device)
 
 
 def test_op_table_covers_the_api():

@@ -96,13 +96,15 @@ def gradient_arrays(step, shapes=SHAPES):
 class Pair:
     """The same parameters and optimizer in cygrad and in torch."""
 
-    def __init__(self, torch, name, kwargs, dtype, arrays=None, groups=None):
+    def __init__(self, torch, name, kwargs, dtype, arrays=None, groups=None, device="cpu"):
         self.torch = torch
+        self.device = device
         self.cy_dtype = getattr(cygrad, dtype)
         self.th_dtype = getattr(torch, dtype)
         self.dtype = dtype
         arrays = initial_arrays() if arrays is None else arrays
-        self.cy_params = [cygrad.tensor(a, dtype=self.cy_dtype, requires_grad=True) for a in arrays]
+        self.cy_params = [cygrad.tensor(a, dtype=self.cy_dtype, device=device, requires_grad=True)
+                          for a in arrays]
         self.th_params = [torch.tensor(a, dtype=self.th_dtype, requires_grad=True) for a in arrays]
         kwargs = dict(kwargs, foreach=False)
         if groups is None:
@@ -115,7 +117,7 @@ class Pair:
 
     def set_grads(self, grads):
         for cy_p, th_p, g in zip(self.cy_params, self.th_params, grads):
-            cy_p.grad = None if g is None else cygrad.tensor(g, dtype=self.cy_dtype)
+            cy_p.grad = None if g is None else cygrad.tensor(g, dtype=self.cy_dtype, device=self.device)
             th_p.grad = None if g is None else self.torch.tensor(g, dtype=self.th_dtype)
 
     def step(self, grads):
@@ -159,9 +161,9 @@ def assert_state_dicts_match(cy_sd, th_sd, dtype):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", OPTIMIZER_CASES, ids=case_id)
-def test_optimizer_matches_torch(torch, case, dtype):
+def test_optimizer_matches_torch(torch, case, dtype, device):
     name, kwargs = case
-    pair = Pair(torch, name, kwargs, dtype)
+    pair = Pair(torch, name, kwargs, dtype, device=device)
     for step in range(STEPS):
         pair.step(gradient_arrays(step))
         pair.assert_params_close(f"{case_id(case)} step {step}:")
@@ -180,16 +182,17 @@ def test_defaults_and_param_groups_match_torch(torch, name):
     assert repr(ours) == repr(theirs)
 
 
-def test_step_through_backward_matches_torch(torch):
+def test_step_through_backward_matches_torch(torch, device):
     """Gradients from a real backward pass, parameters updated while they require grad."""
     arrays = initial_arrays(3, [(4, 3), (3,)])
     x = np.random.default_rng(5).standard_normal((8, 4))
     results = []
     for T in (cygrad, torch):
-        w, b = (T.tensor(a, dtype=T.float64, requires_grad=True) for a in arrays)
+        where = dict(device=device) if T is cygrad else {}
+        w, b = (T.tensor(a, dtype=T.float64, requires_grad=True, **where) for a in arrays)
         opt = T.optim.Adam([w, b], lr=0.05, amsgrad=True, foreach=False) if T is torch else \
             T.optim.Adam([w, b], lr=0.05, amsgrad=True)
-        xs = T.tensor(x, dtype=T.float64)
+        xs = T.tensor(x, dtype=T.float64, **where)
         for _ in range(STEPS):
             opt.zero_grad()
             loss = ((xs @ w + b) ** 2).mean()

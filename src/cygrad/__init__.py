@@ -48,6 +48,8 @@ from cygrad.autograd import enable_grad, inference_mode, no_grad, set_grad_enabl
 from cygrad._tensor_str import set_printoptions
 from cygrad.serialization import load, save
 from cygrad import optim
+from cygrad import cuda
+from cygrad._dlpack import from_dlpack
 
 # torch's alternative names for the dtypes
 float = float32

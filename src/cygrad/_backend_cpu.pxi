@@ -15,6 +15,7 @@ cdef enum:
 cdef class _Kernel:
     """One elementwise kernel family: its name, arity, and the C function per dtype (NULL: none)."""
     cdef str name
+    cdef str key           # unique among kernels (name, unless two share it): the device backends' key
     cdef int arity
     cdef bint has_param
     cdef bint predicate    # computes in the operands' dtype but writes bool (comparisons, isnan...)
@@ -25,9 +26,14 @@ cdef class _Kernel:
     cdef int64_t grain     # elements per thread below which a call is not split (parallel.h)
 
 
+cdef list _ELEMENTWISE_KERNELS = []   # every _Kernel, in table order (the device backends implement each)
+
+
 cdef _Kernel _kernel(str name, int arity, bint has_param, void *f32, void *f64, void *i64):
     cdef _Kernel k = _Kernel.__new__(_Kernel)
     k.name = name
+    k.key = name
+    _ELEMENTWISE_KERNELS.append(k)
     k.arity = arity
     k.has_param = has_param
     k.f32 = f32
@@ -57,7 +63,7 @@ cdef _Kernel _transcendental(_Kernel k):
     return k
 
 
-cdef inline tuple _shape(ndarray a):
+cdef inline tuple _shape(object a):
     """An array's shape as a Python tuple (typed ndarray.shape is the C dims pointer)."""
     return (<object>a).shape
 
@@ -189,7 +195,7 @@ cdef void _fill_iter(C.cg_iter *it, ndarray out, tuple shape, list arrays) excep
     it.ndim = m + 1
 
 
-cdef ndarray _elementwise(_Kernel k, int code, tuple operands, ndarray out=None, double param=0.0):
+cdef ndarray _cpu_elementwise(_Kernel k, int code, tuple operands, ndarray out=None, double param=0.0):
     """out = k(operands...) computed in dtype `code`, with broadcasting.
 
     operands are ndarrays (any strides, any dtype: converted to `code`) or Python numbers.
@@ -340,6 +346,13 @@ cdef _Kernel K_LEAKY_RELU_BWD = _kernel("leaky_relu_backward", 2, True, <void *>
 cdef _Kernel K_ELU_BWD = _transcendental(_kernel("elu_backward", 2, True, <void *>C.cg_elu_bwd_f32, <void *>C.cg_elu_bwd_f64, NULL))
 cdef _Kernel K_SOFTPLUS_BWD = _transcendental(_kernel("softplus_backward", 4, False, <void *>C.cg_softplus_bwd_f32, <void *>C.cg_softplus_bwd_f64, NULL))
 
+# keys of the kernels that share a name (the name is what error messages show)
+K_POW_SCALAR.key = "pow_scalar"
+K_POW_SCALAR_BWD.key = "pow_scalar_backward"
+K_ROUND_DECIMALS.key = "round_decimals"
+K_GELU_TANH.key = "gelu_tanh"
+K_GELU_TANH_BWD.key = "gelu_tanh_backward"
+
 
 # ---- reductions over (outer, r, inner) views of a contiguous array ----
 
@@ -351,7 +364,7 @@ cdef inline int64_t _prod(tuple shape, Py_ssize_t start, Py_ssize_t stop):
     return p
 
 
-cdef ndarray _sum_axes(ndarray x, tuple axes, int out_code):
+cdef ndarray _cpu_sum_axes(ndarray x, tuple axes, int out_code):
     """Sum of x over `axes` (sorted, distinct, in range), the reduced axes removed.
     Each run of adjacent reduced axes is one (outer, r, inner) kernel call, last run first."""
     cdef ndarray cur = _as_code(<ndarray>cnp.PyArray_GETCONTIGUOUS(x), out_code)
@@ -391,7 +404,7 @@ cdef void _sum_kernel(ndarray x, ndarray out, int64_t outer, int64_t r, int64_t 
             C.cg_sum_i64(<const int64_t *>src, <int64_t *>dst, outer, r, inner)
 
 
-cdef tuple _extreme_dim(ndarray x, int dim, bint is_max):
+cdef tuple _cpu_extreme_dim(ndarray x, int dim, bint is_max):
     """(values, indices) of the max or min of x along dim (the dim removed). x is not empty
     along dim; its dtype is float32, float64 or int64."""
     x = <ndarray>cnp.PyArray_GETCONTIGUOUS(x)
@@ -414,7 +427,7 @@ cdef tuple _extreme_dim(ndarray x, int dim, bint is_max):
     return values, indices
 
 
-cdef ndarray _index_backward(ndarray gy, ndarray indices, tuple in_shape, int dim):
+cdef ndarray _cpu_index_backward(ndarray gy, ndarray indices, tuple in_shape, int dim):
     """The gradient of a selection along dim: zeros of in_shape with gy at the selected indices."""
     gy = <ndarray>cnp.PyArray_GETCONTIGUOUS(gy)
     indices = <ndarray>cnp.PyArray_GETCONTIGUOUS(indices)
@@ -432,7 +445,7 @@ cdef ndarray _index_backward(ndarray gy, ndarray indices, tuple in_shape, int di
     return gx
 
 
-cdef ndarray _extreme_backward(ndarray x, object value, object gy):
+cdef ndarray _cpu_extreme_backward(ndarray x, object value, object gy):
     """Whole-tensor max/min gradient: gy shared equally among the elements equal to value."""
     x = <ndarray>cnp.PyArray_GETCONTIGUOUS(x)
     cdef int code = _code_of_typenum(cnp.PyArray_TYPE(x))
@@ -451,7 +464,7 @@ cdef enum _SoftmaxKind:
     SOFTMAX_FWD, SOFTMAX_BWD, LOG_SOFTMAX_FWD, LOG_SOFTMAX_BWD
 
 
-cdef ndarray _softmax_family(int kind, ndarray x, ndarray gy, int dim):
+cdef ndarray _cpu_softmax_family(int kind, ndarray x, ndarray gy, int dim):
     """kind's forward (from x) or backward (from the forward output x and the gradient gy)."""
     x = <ndarray>cnp.PyArray_GETCONTIGUOUS(x)
     cdef tuple shape = _shape(x)
@@ -490,7 +503,7 @@ cdef ndarray _softmax_family(int kind, ndarray x, ndarray gy, int dim):
 
 # ---- matrix products ----
 
-cdef ndarray _matmul(ndarray a, ndarray b, tuple out_shape, int code):
+cdef ndarray _cpu_matmul(ndarray a, ndarray b, tuple out_shape, int code):
     """Batched a @ b for arrays of ndim >= 2 whose batch dimensions broadcast to out_shape[:-2].
     Operands are read through their strides (a transposed view costs no copy). Batch dims are
     merged into one strided batch where the strides allow (always for bmm, contiguous operands and
@@ -558,7 +571,7 @@ cdef ndarray _matmul(ndarray a, ndarray b, tuple out_shape, int code):
     return out
 
 
-cdef ndarray _linear_forward(ndarray x, ndarray weight, ndarray bias, int code):
+cdef ndarray _cpu_linear_forward(ndarray x, ndarray weight, ndarray bias, int code):
     """x @ weight.T + bias for a 2-D x (M, K) and weight (N, K): the bias is added by the GEMM's
     epilogue while each output tile is still in registers (no separate pass over the output).
     weight is read transposed through its strides (no copy)."""
@@ -655,7 +668,7 @@ def _gemm(double alpha, ndarray a, ndarray b, double beta, ndarray c, ndarray bi
 # ---- any / all, sorting along a dim, unique ----
 
 
-cdef ndarray _bool_reduce(ndarray truth, tuple dims, bint is_all):
+cdef ndarray _cpu_bool_reduce(ndarray truth, tuple dims, bint is_all):
     """any (or all, with is_all) of a bool array over dims (sorted, distinct, at least one), the
     reduced dims removed. One (outer, r, inner) kernel call: reduced dims that are not one run of
     adjacent dims are first moved to the end (a copy)."""
@@ -682,7 +695,7 @@ cdef ndarray _bool_reduce(ndarray truth, tuple dims, bint is_all):
     return out
 
 
-cdef tuple _sort_dim(ndarray x, int dim, int64_t k, bint descending):
+cdef tuple _cpu_sort_dim(ndarray x, int dim, int64_t k, bint descending):
     """(values, int64 indices): the first k elements of x sorted along dim (stable; NaN greatest),
     where both have k elements along dim. x is float32, float64 or int64, of at least one dim."""
     x = <ndarray>cnp.PyArray_GETCONTIGUOUS(x)
@@ -709,7 +722,7 @@ cdef tuple _sort_dim(ndarray x, int dim, int64_t k, bint descending):
     return values, indices
 
 
-cdef ndarray _select_backward(ndarray gy, ndarray indices, tuple in_shape, int dim):
+cdef ndarray _cpu_select_backward(ndarray gy, ndarray indices, tuple in_shape, int dim):
     """The gradient of k elements selected along dim (sort, topk): zeros of in_shape, with gy
     added at the selected indices. gy and indices have k elements along dim."""
     gy = <ndarray>cnp.PyArray_GETCONTIGUOUS(gy)
@@ -730,7 +743,7 @@ cdef ndarray _select_backward(ndarray gy, ndarray indices, tuple in_shape, int d
     return gx
 
 
-cdef tuple _unique_sorted(ndarray values, ndarray order, bint want_inverse, bint want_counts):
+cdef tuple _cpu_unique_sorted(ndarray values, ndarray order, bint want_inverse, bint want_counts):
     """(distinct values, inverse or None, counts or None) of a 1-d ascending array `values`
     whose element j came from position order[j] of the input."""
     cdef int code = _code_of_typenum(cnp.PyArray_TYPE(values))

@@ -95,7 +95,7 @@ cdef void _linearize_index(ndarray idx, int64_t size, int64_t stride, bint accum
                              accumulate, <int64_t *>cnp.PyArray_DATA(lin))
 
 
-cdef ndarray _gather_along(ndarray src, int64_t outer, int64_t r, int64_t inner, ndarray idx, int64_t n,
+cdef ndarray _cpu_gather_along(ndarray src, int64_t outer, int64_t r, int64_t inner, ndarray idx, int64_t n,
                            bint per_element, tuple out_shape):
     """A new array of out_shape (outer * n * inner elements) with out[o, j, i] = src[o, k, i], where
     src is viewed as (outer, r, inner) and k = idx[j] (one index per row, idx of n elements) or
@@ -124,7 +124,7 @@ cdef ndarray _gather_along(ndarray src, int64_t outer, int64_t r, int64_t inner,
     return out
 
 
-cdef void _scatter_along(ndarray dst, int64_t outer, int64_t r, int64_t inner, ndarray idx, int64_t n,
+cdef void _cpu_scatter_along(ndarray dst, int64_t outer, int64_t r, int64_t inner, ndarray idx, int64_t n,
                          bint per_element, ndarray values, bint accumulate) except *:
     """dst[o, k, i] = values[o, j, i] (or +=, accumulate: repeated indices add up), in place, where
     dst is viewed as (outer, r, inner), values (dst's dtype, outer * n * inner elements, any

@@ -24,7 +24,7 @@ cdef tuple _reduction_layout(ndarray x, tuple dims):
     return moved, _prod(moved_shape, 0, len(kept)), _prod(moved_shape, len(kept), ndim), 1
 
 
-cdef ndarray _math_reduce(int kind, ndarray x, tuple dims, int code, double param):
+cdef ndarray _cpu_math_reduce(int kind, ndarray x, tuple dims, int code, double param):
     """x reduced over `dims` (sorted, distinct) by `kind`, computed in dtype `code`; the reduced
     dims are removed. param: var's correction, norm's p."""
     cdef tuple shape = _shape(x)
@@ -62,7 +62,7 @@ cdef ndarray _math_reduce(int kind, ndarray x, tuple dims, int code, double para
     return out
 
 
-cdef ndarray _cumsum(ndarray x, int dim, int code, bint reverse):
+cdef ndarray _cpu_cumsum(ndarray x, int dim, int code, bint reverse):
     """Running sums of x along dim (from the end when reverse), in dtype `code`; x is not 0-d."""
     cdef ndarray a = _as_code(<ndarray>cnp.PyArray_GETCONTIGUOUS(x), code)
     cdef tuple shape = _shape(a)
@@ -82,7 +82,7 @@ cdef ndarray _cumsum(ndarray x, int dim, int code, bint reverse):
     return out
 
 
-cdef ndarray _prod_backward(ndarray x, ndarray gy, int dim):
+cdef ndarray _cpu_prod_backward(ndarray x, ndarray gy, int dim):
     """prod's gradient by exclusive products (exact with zeros in x): gy has x's shape with dim
     removed, or is 0-d for the product of all elements (dim = -1). x and gy have the same dtype."""
     x = <ndarray>cnp.PyArray_GETCONTIGUOUS(x)
@@ -108,7 +108,7 @@ cdef ndarray _prod_backward(ndarray x, ndarray gy, int dim):
     return gx
 
 
-cdef int64_t _count_zeros(ndarray x) except -1:
+cdef int64_t _cpu_count_zeros(ndarray x) except -1:
     """How many elements of the float array x are 0."""
     x = <ndarray>cnp.PyArray_GETCONTIGUOUS(x)
     cdef int64_t count = 0

@@ -7,7 +7,8 @@ runtime imports in a loop (tensor -> ops -> tensor); `include` keeps the pieces 
 with one purpose each while the C compiler sees one translation unit.
 
 Order matters only for declarations: data types, grad mode, the CPU backend (ndarray level), the
-tensor base, the autograd graph and engine, then the differentiable ops built on all of them.
+backend dispatch (CPU or GPU arrays, _backend.pxi), the tensor base, the autograd graph and engine,
+then the differentiable ops built on all of them.
 """
 cimport numpy as cnp
 from numpy cimport ndarray
@@ -20,6 +21,8 @@ include "_gradmode.pxi"
 include "_backend_cpu.pxi"
 include "_backend_index.pxi"
 include "_backend_math.pxi"
+include "_backend_loss.pxi"
+include "_backend.pxi"
 include "_tensor_base.pxi"
 include "_graph.pxi"
 include "_engine.pxi"

@@ -128,7 +128,7 @@ cdef inline void _update_promotion(int *dim_result, int *zero_result, int *wrapp
     cdef TensorBase t
     if isinstance(operand, TensorBase):
         t = <TensorBase>operand
-        if cnp.PyArray_NDIM(t._data) > 0:
+        if _ndim(t._data) > 0:
             dim_result[0] = _promote(dim_result[0], t._code)
         else:
             zero_result[0] = _promote(zero_result[0], t._code)

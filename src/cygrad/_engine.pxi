@@ -146,7 +146,7 @@ cdef void _check_for_nan(Node node, tuple grads_out) except *:
         if grads_out[i] is None:
             continue
         g = <TensorBase>grads_out[i]
-        if _category(g._code) == 2 and cnp.PyArray_SIZE(g._data) > 0:
+        if _category(g._code) == 2 and _size(g._data) > 0:
             # max propagates NaN, so the largest element is NaN exactly when any element is
             largest, _ = _extreme_dim(g._data.reshape(-1), 0, True)
             if largest.item() != largest.item():
@@ -161,7 +161,7 @@ cdef void _update_retained(Node node, list grads) except *:
             continue
         g = <TensorBase>grads[output_nr]
         if t._grad is None:
-            t._grad = _wrap(<ndarray>cnp.PyArray_NewCopy(g._data, cnp.NPY_CORDER), g._code)
+            t._grad = _wrap(_copy(g._data), g._code)
         else:
             t._grad = _add(t._grad, g, 1)
 
@@ -242,10 +242,9 @@ cdef list _make_roots(tuple outputs, object grad_outputs):
         if not t._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if given[i] is None:
-            if cnp.PyArray_SIZE(t._data) != 1:
+            if _size(t._data) != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = _wrap(_empty(_shape(t._data), t._code), t._code)
-            cnp.PyArray_FillWithScalar(g._data, 1)
+            g = _wrap(_full_on(t._data, _shape(t._data), 1, t._code), t._code)
         else:
             g = _as_tensor_operand(given[i])
             if _shape(g._data) != _shape(t._data):
@@ -319,8 +318,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i in range(len(results)):
         if results[i] is None:
             if materialize_grads:
-                results[i] = _wrap(_zeros(_shape((<TensorBase>ins[i])._data), (<TensorBase>ins[i])._code),
-                                   (<TensorBase>ins[i])._code)
+                results[i] = _wrap(_zeros_on((<TensorBase>ins[i])._data, _shape((<TensorBase>ins[i])._data),
+                                             (<TensorBase>ins[i])._code), (<TensorBase>ins[i])._code)
             elif not allow_unused:
                 raise RuntimeError(
                     "One of the differentiated Tensors appears to not have been used in the graph. "

@@ -9,7 +9,7 @@ cdef class FunctionCtx(Node):
     cdef tuple _to_save                # what forward passed to save_for_backward
     cdef list _saved                   # SavedTensor (or None) for each, once forward returned
     cdef set _non_differentiable       # ids of outputs marked non-differentiable
-    cdef list _output_meta             # (shape, code) per output, to materialize missing grads
+    cdef list _output_meta             # (shape, code, device) per output, to materialize missing grads
     cdef public bint materialize_grads
     cdef public tuple needs_input_grad
 
@@ -47,8 +47,8 @@ cdef class FunctionCtx(Node):
         if self.materialize_grads:
             for i in range(len(grads)):
                 if grads[i] is None:
-                    shape, code = self._output_meta[i]
-                    grads[i] = _wrap(_zeros(shape, code), code)
+                    shape, code, device = self._output_meta[i]
+                    grads[i] = _wrap(_move_to(_zeros(shape, code), device), code)
         result = self._function_cls.backward(self, *grads)
         if not isinstance(result, tuple):
             result = (result,)
@@ -112,7 +112,7 @@ def _function_apply(object function_cls, tuple args):
             t._grad_fn = ctx
             t._output_nr = len(ctx._output_meta)
             t._requires_grad = True
-        ctx._output_meta.append((_shape(t._data), t._code))
+        ctx._output_meta.append((_shape(t._data), t._code, _device_index(t._data)))
         output_of[id(o)] = t
         wired.append(t)
     ctx._num_outputs = len(ctx._output_meta)

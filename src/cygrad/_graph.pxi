@@ -165,7 +165,7 @@ cdef class SavedTensor:
     """A tensor kept for backward, with the version its storage had when saved, so that backward
     can refuse to use it after an in-place write (torch's SavedVariable)."""
     cdef TensorBase _tensor       # a saved input
-    cdef ndarray _data            # a saved output's data: keeping the output would make a cycle
+    cdef object _data             # a saved output's data: keeping the output would make a cycle
     cdef int _code
     cdef _VersionCounter _counter
     cdef long long _saved_version
@@ -191,7 +191,7 @@ cdef class SavedTensor:
         return out
 
     cdef _raise_modified(self, Node owner):
-        cdef ndarray data = self._tensor._data if self._tensor is not None else self._data
+        cdef object data = self._tensor._data if self._tensor is not None else self._data
         description = f"[cygrad.{_DTYPES[self._code].legacy_name} {list(_shape(data))}]"
         if self._tensor is None:
             description += f", which is output 0 of {owner.name()},"
@@ -264,7 +264,7 @@ cdef void _accumulate_into_grad(TensorBase leaf, TensorBase incoming) except *:
         elif _is_stealable(incoming):
             leaf._grad = _wrap(incoming._data, incoming._code)
         else:
-            leaf._grad = _wrap(<ndarray>cnp.PyArray_NewCopy(incoming._data, cnp.NPY_CORDER), incoming._code)
+            leaf._grad = _wrap(_copy(incoming._data), incoming._code)
     elif cg_grad_enabled:
         leaf._grad = _add(leaf._grad, incoming, 1)
     else:
@@ -287,12 +287,18 @@ cdef enum:
 cdef bint _is_stealable(TensorBase g):
     """True when g and its array are referenced only by the engine, so .grad may adopt the array.
     A reshaped view (from keepdim or sum_to) qualifies when nothing else holds its base."""
-    cdef PyObject *base = <PyObject *>cnp.PyArray_BASE(g._data)
+    if not isinstance(g._data, ndarray):
+        # a device array: only one that owns its memory (its base would need an owned reference)
+        return (_refcount(<PyObject *>g) <= UNSHARED_GRAD_REFS
+                and _refcount(<PyObject *>g._data) == 1
+                and g._data.base is None
+                and g._grad_fn is None)
+    cdef PyObject *base = <PyObject *>cnp.PyArray_BASE(<ndarray>g._data)
     return (_refcount(<PyObject *>g) <= UNSHARED_GRAD_REFS
             and _refcount(<PyObject *>g._data) == 1
             and (base == NULL or (isinstance(<object>base, ndarray)
                                   and _refcount(base) == 1
                                   and cnp.PyArray_BASE(<ndarray>base) == NULL))
-            and cnp.PyArray_IS_C_CONTIGUOUS(g._data)
-            and cnp.PyArray_ISWRITEABLE(g._data)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<ndarray>g._data)
+            and cnp.PyArray_ISWRITEABLE(<ndarray>g._data)
             and g._grad_fn is None)

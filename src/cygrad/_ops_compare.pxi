@@ -89,7 +89,7 @@ cdef TensorBase _float_class(_Kernel k, object input, bint integers_answer):
     answer is the same everywhere (integers_answer)."""
     cdef TensorBase x = _tensor_arg(k.name, input)
     if _category(x._code) != 2:
-        return _wrap(<ndarray>np.full(_shape(x._data), integers_answer, dtype=np.bool_), BOOL)
+        return _wrap(_full_on(x._data, _shape(x._data), integers_answer, BOOL), BOOL)
     return _wrap(_elementwise(k, x._code, (x._data,)), BOOL)
 
 
@@ -97,19 +97,19 @@ cdef TensorBase _float_class(_Kernel k, object input, bint integers_answer):
 
 cdef TensorBase _any_all(TensorBase x, object dim, bint keepdim, bint is_all):
     """Whether any (all, with is_all) element is true (nonzero; NaN is true) over dim."""
-    cdef ndarray truth = x._data if x._code == BOOL else _elementwise(K_NE, x._code, (x._data, 0))
+    cdef object truth = x._data if x._code == BOOL else _elementwise(K_NE, x._code, (x._data, 0))
     cdef tuple shape = _shape(truth)
     if isinstance(dim, (tuple, list)) and len(dim) == 0:
         # torch: an empty list of dims reduces nothing here (for sum it means every dim)
-        return _wrap(<ndarray>truth.copy() if truth is x._data else truth, BOOL)
+        return _wrap(truth.copy() if truth is x._data else truth, BOOL)
     cdef tuple dims = _reduction_dims(dim, len(shape))
-    cdef ndarray result
+    cdef object result
     if len(dims) == 0:  # a 0-d input
-        result = <ndarray>truth.copy() if truth is x._data else truth
+        result = truth.copy() if truth is x._data else truth
     else:
         result = _bool_reduce(truth, dims, is_all)
     if keepdim:
-        result = _view_as_shape(result, _kept_shape(shape, dims))
+        result = _as_view(result, _kept_shape(shape, dims))
     return _wrap(result, BOOL)
 
 
@@ -121,23 +121,23 @@ cdef TensorBase _arg_extreme(TensorBase x, object dim, bint keepdim, bint is_max
     cdef str name = "argmax" if is_max else "argmin"
     if x._code == BOOL:
         raise RuntimeError(f"{name}(): does not support bool input")
-    cdef ndarray data = _as_code(x._data, INT64) if x._code == INT32 else x._data
+    cdef object data = _cast(x._data, INT64) if x._code == INT32 else x._data
     cdef tuple shape = _shape(data)
     cdef int ndim = len(shape), d
-    cdef ndarray idx
+    cdef object idx
     if dim is None:
-        if cnp.PyArray_SIZE(data) == 0:
+        if _size(data) == 0:
             raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
-        _, idx = _extreme_dim(<ndarray>data.reshape(-1), 0, is_max)
-        return _wrap(<ndarray>idx.reshape((1,) * ndim if keepdim else ()), INT64)
+        _, idx = _extreme_dim(data.reshape(-1), 0, is_max)
+        return _wrap(idx.reshape((1,) * ndim if keepdim else ()), INT64)
     d = _wrap_dim(dim, ndim)
     if ndim == 0:
-        return _wrap(_zeros((), INT64), INT64)
+        return _wrap(_zeros_on(x._data, (), INT64), INT64)
     if shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     _, idx = _extreme_dim(data, d, is_max)
     if keepdim:
-        idx = _view_as_shape(idx, _kept_shape(shape, (d,)))
+        idx = _as_view(idx, _kept_shape(shape, (d,)))
     return _wrap(idx, INT64)
 
 
@@ -146,15 +146,15 @@ cdef TensorBase _arg_extreme(TensorBase x, object dim, bint keepdim, bint is_max
 cdef tuple _sorted_arrays(TensorBase x, int d, int64_t k, bint descending):
     """(values in x's dtype, int64 indices): the first k elements of x sorted along d. bool and
     int32 sort as int64; a 0-d tensor sorts as its one element."""
-    cdef ndarray data = x._data
-    cdef bint zero_dim = cnp.PyArray_NDIM(data) == 0
+    cdef object data = x._data
+    cdef bint zero_dim = _ndim(data) == 0
     if zero_dim:
-        data = <ndarray>data.reshape(1)
+        data = data.reshape(1)
     cdef int code = INT64 if x._code == BOOL or x._code == INT32 else x._code
-    values, indices = _sort_dim(_as_code(data, code), d, k, descending)
-    values = _as_code(<ndarray>values, x._code)
+    values, indices = _sort_dim(_cast(data, code), d, k, descending)
+    values = _cast(values, x._code)
     if zero_dim:
-        return <ndarray>values.reshape(()), <ndarray>indices.reshape(())
+        return values.reshape(()), indices.reshape(())
     return values, indices
 
 
@@ -162,7 +162,7 @@ cdef tuple _select_sorted(TensorBase x, int d, int64_t k, bint descending, str n
     """(values, indices) tensors of the first k elements of x sorted along d; the values carry
     a node that sends their gradient back to the indices they came from."""
     values, indices = _sorted_arrays(x, d, k, descending)
-    cdef TensorBase out = _wrap(<ndarray>values, x._code)
+    cdef TensorBase out = _wrap(values, x._code)
     cdef SelectAlongDimBackward node
     if _records(x):
         node = SelectAlongDimBackward.__new__(SelectAlongDimBackward)
@@ -171,13 +171,13 @@ cdef tuple _select_sorted(TensorBase x, int d, int64_t k, bint descending, str n
         node.indices = indices
         _connect1(node, x, out)
         node._num_outputs = 2
-    return out, _wrap(<ndarray>indices, INT64)
+    return out, _wrap(indices, INT64)
 
 
 cdef class _AlongDimNode(Node):
     """A node that moves gradients between positions along dim given by an index array."""
     cdef int dim
-    cdef ndarray indices   # not a saved tensor: users never see (or write to) this array
+    cdef object indices    # not a saved tensor: users never see (or write to) this array
 
 
 cdef class SelectAlongDimBackward(_AlongDimNode):
@@ -193,7 +193,7 @@ cdef class SelectAlongDimBackward(_AlongDimNode):
         return (_scatter_selection(<TensorBase>grads[0], self.indices, self._input_shapes[0], self.dim),)
 
 
-cdef TensorBase _scatter_selection(TensorBase g, ndarray indices, tuple in_shape, int dim):
+cdef TensorBase _scatter_selection(TensorBase g, object indices, tuple in_shape, int dim):
     """Zeros of in_shape with g added at `indices` along dim: the gradient of a selection along
     dim. Differentiable, so that create_graph=True can go through sort and topk."""
     cdef TensorBase out = _wrap(_select_backward(g._data, indices, in_shape, dim), g._code)
@@ -215,9 +215,9 @@ cdef class ScatterAlongDimBackward(_AlongDimNode):
         return (_gather_selection(<TensorBase>grads[0], self.indices, self.dim),)
 
 
-cdef TensorBase _gather_selection(TensorBase g, ndarray indices, int dim):
-    """The elements of g at `indices` along dim (numpy's take_along_axis: data movement only)."""
-    cdef TensorBase out = _wrap(<ndarray>np.take_along_axis(g._data, indices, axis=dim), g._code)
+cdef TensorBase _gather_selection(TensorBase g, object indices, int dim):
+    """The elements of g at `indices` along dim (take_along_axis: data movement only)."""
+    cdef TensorBase out = _wrap(_xp(g._data).take_along_axis(g._data, indices, axis=dim), g._code)
     cdef GatherAlongDimBackward node
     if _records(g):
         node = GatherAlongDimBackward.__new__(GatherAlongDimBackward)
@@ -238,7 +238,7 @@ cdef class GatherAlongDimBackward(_AlongDimNode):
 
 cdef int64_t _dim_size(TensorBase x, int d):
     """The size of x along d (1 for a 0-d tensor, which sorts as one element)."""
-    return cnp.PyArray_DIM(x._data, d) if cnp.PyArray_NDIM(x._data) > 0 else 1
+    return _dim(x._data, d) if _ndim(x._data) > 0 else 1
 
 
 # ---- unique ----
@@ -247,30 +247,30 @@ cdef object _unique(TensorBase x, bint return_inverse, bint return_counts):
     """The sorted distinct elements of the flattened x, with the inverse indices (x's shape) and
     the counts when asked, as torch.unique(dim=None)."""
     cdef int code = INT64 if x._code == BOOL or x._code == INT32 else x._code
-    cdef ndarray flat = _as_code(<ndarray>x._data.reshape(-1), code)
-    values, order = _sort_dim(flat, 0, cnp.PyArray_SIZE(flat), False)
+    cdef object flat = _cast(x._data.reshape(-1), code)
+    values, order = _sort_dim(flat, 0, _size(flat), False)
     distinct, inverse, counts = _unique_sorted(values, order, return_inverse, return_counts)
-    cdef TensorBase out = _wrap(_as_code(<ndarray>distinct, x._code), x._code)
+    cdef TensorBase out = _wrap(_cast(distinct, x._code), x._code)
     if not (return_inverse or return_counts):
         return out
     cdef list result = [out]
     if return_inverse:
-        result.append(_wrap(<ndarray>inverse.reshape(_shape(x._data)), INT64))
+        result.append(_wrap(inverse.reshape(_shape(x._data)), INT64))
     if return_counts:
-        result.append(_wrap(<ndarray>counts, INT64))
+        result.append(_wrap(counts, INT64))
     return tuple(result)
 
 
 # ---- isclose, allclose, equal ----
 
-cdef ndarray _isclose(TensorBase a, TensorBase b, double rtol, double atol, bint equal_nan):
+cdef object _isclose(TensorBase a, TensorBase b, double rtol, double atol, bint equal_nan):
     """torch.isclose's formula, op for op: a == b, or (|a - b| finite and
     |a - b| <= atol + |rtol * b|), or both NaN when equal_nan. bool operands compute the tolerance
     part in the default float dtype, integers compare their exact difference against it."""
     if a._code != b._code:
         raise RuntimeError(f"{_SCALAR_TYPE_NAMES[a._code]} did not match {_SCALAR_TYPE_NAMES[b._code]}")
     cdef int code = a._code
-    cdef ndarray close = _elementwise(K_EQ, code, (a._data, b._data))
+    cdef object close = _elementwise(K_EQ, code, (a._data, b._data))
     if equal_nan and _category(code) == 2:
         both_nan = _elementwise(K_LOGICAL_AND, BOOL, (_elementwise(K_ISNAN, code, (a._data,)),
                                                       _elementwise(K_ISNAN, code, (b._data,))))
@@ -288,8 +288,8 @@ cdef ndarray _isclose(TensorBase a, TensorBase b, double rtol, double atol, bint
     return _elementwise(K_LOGICAL_OR, BOOL, (close, within))
 
 
-cdef bint _all_true(ndarray truth) except -1:
-    return (<ndarray>_bool_reduce(<ndarray>truth.reshape(-1), (0,), True)).item()
+cdef bint _all_true(object truth) except -1:
+    return _bool_reduce(truth.reshape(-1), (0,), True).item()
 
 
 # ---- public functions (any/all are named *_op: the torch names would shadow builtins here) ----
@@ -361,15 +361,15 @@ def sort(input, dim=-1, descending=False, *, stable=False):
     """Sorted values and their indices along dim. Always stable (equal elements keep their order),
     so stable=False gives the stable=True result; NaN sorts as the greatest value."""
     cdef TensorBase x = _tensor_arg("sort", input)
-    cdef int d = _wrap_dim(dim, cnp.PyArray_NDIM(x._data))
+    cdef int d = _wrap_dim(dim, _ndim(x._data))
     cdef str node_name = "SortBackward1" if stable else "SortBackward0"  # torch's names per overload
     return sort_result(*_select_sorted(x, d, _dim_size(x, d), descending, node_name))
 
 def argsort(input, dim=-1, descending=False, stable=False):
     """The indices that sort input along dim (stable, as sort)."""
     cdef TensorBase x = _tensor_arg("argsort", input)
-    cdef int d = _wrap_dim(dim, cnp.PyArray_NDIM(x._data))
-    return _wrap(<ndarray>_sorted_arrays(x, d, _dim_size(x, d), descending)[1], INT64)
+    cdef int d = _wrap_dim(dim, _ndim(x._data))
+    return _wrap(_sorted_arrays(x, d, _dim_size(x, d), descending)[1], INT64)
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The k largest (smallest) elements along dim and their indices, in sorted order whatever
@@ -377,11 +377,11 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     cdef TensorBase x = _tensor_arg("topk", input)
     if x._code == BOOL:
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    cdef int d = _wrap_dim(dim, cnp.PyArray_NDIM(x._data))
+    cdef int d = _wrap_dim(dim, _ndim(x._data))
     cdef int64_t count = k.__index__(), size = _dim_size(x, d)
     if count < 0 or count > size:
         raise RuntimeError("selected index k out of range")
-    if cnp.PyArray_NDIM(x._data) == 0:
+    if _ndim(x._data) == 0:
         count = 1  # torch: a 0-d tensor's topk is the tensor itself, for k = 0 as for k = 1
     return topk_result(*_select_sorted(x, d, count, largest, "TopkBackward0"))
 

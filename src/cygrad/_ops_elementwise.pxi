@@ -237,9 +237,9 @@ cdef double _log_of_number(double a):
 
 cdef bint _has_negative(TensorBase t) except -1:
     """Whether an integer tensor holds a negative value (its min, by the reduction kernel)."""
-    if cnp.PyArray_SIZE(t._data) == 0:
+    if _size(t._data) == 0:
         return False
-    smallest, _ = _extreme_dim(_as_code(t._data, INT64).reshape(-1), 0, False)
+    smallest, _ = _extreme_dim(_cast(t._data, INT64).reshape(-1), 0, False)
     return smallest.item() < 0
 
 
@@ -478,7 +478,7 @@ cdef class UnaryDoubleBackward(Node):
 
 cdef TensorBase _to_code(TensorBase x, int code):
     """x converted to dtype `code` (a copy; differentiable between floating dtypes)."""
-    cdef TensorBase out = _wrap(<ndarray>x._data.astype(_dtype_of_code(code).numpy_dtype), code)
+    cdef TensorBase out = _wrap(x._data.astype(_dtype_of_code(code).numpy_dtype), code)
     if _records(x) and _category(code) == 2:
         _connect1(ToCopyBackward0.__new__(ToCopyBackward0), x, out)
     return out
@@ -490,10 +490,42 @@ cdef class ToCopyBackward0(Node):
         return (grads[0],)
 
 
+# ---- device moves ----
+
+cdef TensorBase _to_device(TensorBase x, int index):
+    """x on device `index` (-1: the CPU): x itself when it is there already, else a copy that
+    records a node (the gradient goes back to x's device)."""
+    cdef int source = _device_index(x._data)
+    if source == index:
+        return x
+    cdef TensorBase out = _wrap(_move_to(x._data, index), x._code)
+    cdef ToDeviceBackward node
+    if _records(x):
+        node = ToDeviceBackward.__new__(ToDeviceBackward)
+        node.source = source
+        _connect1(node, x, out)
+    return out
+
+
+cdef class ToDeviceBackward(Node):
+    """d(x.to(device)) = dy.to(x.device)"""
+    cdef int source
+
+    def name(self):
+        return "ToCopyBackward0"
+
+    cdef tuple apply(self, list grads):
+        return (_to_device(<TensorBase>grads[0], self.source),)
+
+
 # ---- public functions ----
 
 def to_dtype(TensorBase input, DType dtype):
     return _to_code(input, dtype.code)
+
+def to_device(TensorBase input, int index):
+    """input on the GPU `index`, or on the CPU for -1 (input itself when it is there already)."""
+    return _to_device(input, index)
 
 
 def add(input, other, *, alpha=1):

@@ -22,7 +22,8 @@ cdef class _IndexPlan:
     cdef tuple basic           # numpy index of the basic part (ends with Ellipsis), or None
     cdef tuple perm            # None, or the permutation of the view putting the indexed dims first
     cdef int64_t outer, r, inner, n
-    cdef ndarray lin           # (n,) int64 positions along r; None for basic indexing (a view)
+    cdef ndarray lin           # (n,) int64 positions along r, on the host whatever x's device;
+                               # None for basic indexing (a view)
     cdef tuple result_shape
     cdef str node_name         # torch's name for the backward of this indexing
 
@@ -59,9 +60,11 @@ cdef tuple _classify_part(object part):
         return (PART_INT, int(part))
     cdef ndarray a
     if isinstance(part, TensorBase):
-        a = (<TensorBase>part)._data
+        a = _to_host((<TensorBase>part)._data)   # index plans are made on the host
     elif isinstance(part, ndarray):
         a = part
+    elif not _host(part):
+        a = _to_host(part)
     elif isinstance(part, (list, tuple)):
         a = np.asarray(part)
         if cnp.PyArray_SIZE(a) == 0:
@@ -217,34 +220,34 @@ cdef void _plan_advanced(_IndexPlan plan, list view_shape, list adv_dims, list a
         plan.result_shape = index_shape + tuple([vshape[i] for i in others])
 
 
-cdef ndarray _plan_view(_IndexPlan plan, ndarray data):
+cdef object _plan_view(_IndexPlan plan, object data):
     """The (outer, r, inner)-ready view of data that the plan gathers from or scatters into."""
-    cdef ndarray view = data if plan.basic is None else <ndarray>data[plan.basic]
+    cdef object view = data if plan.basic is None else data[plan.basic]
     if plan.perm is not None:
-        view = <ndarray>view.transpose(plan.perm)
+        view = view.transpose(plan.perm)
     return view
 
 
-cdef ndarray _plan_read(_IndexPlan plan, ndarray data):
+cdef object _plan_read(_IndexPlan plan, object data):
     """data[key]: a view for basic indexing, a new array otherwise."""
-    cdef ndarray view = _plan_view(plan, data)
+    cdef object view = _plan_view(plan, data)
     if plan.lin is None:
         return view
     return _gather_along(view, plan.outer, plan.r, plan.inner, plan.lin, plan.n, False, plan.result_shape)
 
 
-cdef void _plan_write(_IndexPlan plan, ndarray dst, ndarray values, bint accumulate) except *:
+cdef void _plan_write(_IndexPlan plan, object dst, object values, bint accumulate) except *:
     """dst[key] = values (or += values: repeated positions add up), in place. values has dst's
     dtype and broadcasts to the result shape."""
-    cdef ndarray view = _plan_view(plan, dst)
+    cdef object view = _plan_view(plan, dst)
     if plan.lin is None:
         if accumulate:
-            _elementwise(K_ADD, _code_of_typenum(cnp.PyArray_TYPE(dst)), (view, values), view)
+            _elementwise(K_ADD, _array_code(dst), (view, values), view)
         else:
-            view[...] = values  # basic indexing: distinct positions, numpy handles overlap
+            _assign(view, values)  # basic indexing: distinct positions, numpy handles overlap
         return
     _scatter_along(view, plan.outer, plan.r, plan.inner, plan.lin, plan.n, False,
-                   <ndarray>np.broadcast_to(values, plan.result_shape), accumulate)
+                   _xp(values).broadcast_to(values, plan.result_shape), accumulate)
 
 
 # ---- x[key] and its backward ----
@@ -254,7 +257,7 @@ cdef object _getitem_op(TensorBase x, object key):
 
 
 cdef object _index_op(TensorBase x, _IndexPlan plan):
-    cdef ndarray data = _plan_read(plan, x._data)
+    cdef object data = _plan_read(plan, x._data)
     cdef TensorBase out = _view_of(x, data) if plan.lin is None else _wrap(data, x._code)
     cdef IndexBackward node
     if _records(x):
@@ -274,7 +277,7 @@ cdef class IndexBackward(Node):
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
         # basic positions are distinct, so writing into zeros is adding (and keeps -0.0 as torch)
-        return (_put_and_record(None, _zeros(self._input_shapes[0], gy._code), self.plan, gy,
+        return (_put_and_record(None, _zeros_on(gy._data, self._input_shapes[0], gy._code), self.plan, gy,
                                 self.plan.lin is not None, "IndexPutBackward0"),)
 
 
@@ -300,19 +303,25 @@ cdef object _index_put_values(object values, _IndexPlan plan):
     return _reshape_op(v, kept) if lead else v
 
 
-cdef ndarray _values_data(object values, int code):
-    """A tensor's data or a number, in dtype code (converted as torch's copy_: floats truncate)."""
+cdef object _values_data(object values, int code, object like):
+    """A tensor's data or a number, in dtype code (converted as torch's copy_: floats truncate),
+    for writing into `like`: a number, or a 0-d tensor (torch's CPU scalar), goes to like's device."""
+    cdef object data
     if isinstance(values, TensorBase):
-        return _as_code((<TensorBase>values)._data, code)
-    return <ndarray>np.array(values).astype(_dtype_of_code(code).numpy_dtype)
+        data = _cast((<TensorBase>values)._data, code)
+        if _ndim(data) > 0:
+            return data
+    else:
+        data = np.array(values).astype(_dtype_of_code(code).numpy_dtype)
+    return _move_to(data, _device_index(like))
 
 
-cdef TensorBase _put_and_record(object x, ndarray out, _IndexPlan plan, object values, bint accumulate,
+cdef TensorBase _put_and_record(object x, object out, _IndexPlan plan, object values, bint accumulate,
                                 str node_name):
     """out (a new array: x's copy, or zeros when x is None) with values written at the plan's
     positions, as a tensor whose node connects x and values."""
-    cdef int code = _code_of_typenum(cnp.PyArray_TYPE(out))
-    _plan_write(plan, out, _values_data(values, code), accumulate)
+    cdef int code = _array_code(out)
+    _plan_write(plan, out, _values_data(values, code, out), accumulate)
     cdef TensorBase result = _wrap(out, code)
     if _records(x) or _records(values):
         _connect2(_index_put_node(plan, accumulate, node_name), x, values, result)
@@ -321,7 +330,7 @@ cdef TensorBase _put_and_record(object x, ndarray out, _IndexPlan plan, object v
 
 cdef object _index_put_op(TensorBase x, _IndexPlan plan, object values, bint accumulate):
     """x with values written (added, when accumulating) at the plan's positions, out of place."""
-    return _put_and_record(x, <ndarray>cnp.PyArray_NewCopy(x._data, cnp.NPY_CORDER), plan, values,
+    return _put_and_record(x, _copy(x._data), plan, values,
                            accumulate, "IndexPutBackward0")
 
 
@@ -383,7 +392,7 @@ cdef void _refresh_view_history(TensorBase view) except *:
     base or another view): its history becomes a read of its positions from the base's current
     history, as torch regenerates views."""
     cdef TensorBase base = view._base
-    if not base._requires_grad or not cnp.PyArray_IS_C_CONTIGUOUS(base._data):
+    if not base._requires_grad or not _is_contiguous(base._data):
         _refuse_stale_view()
     cdef IndexBackward read = IndexBackward.__new__(IndexBackward)
     read.plan = _strided_positions_plan(base._data, view._data)
@@ -392,25 +401,25 @@ cdef void _refresh_view_history(TensorBase view) except *:
     view._view_version = view._version_counter.value
 
 
-cdef _IndexPlan _strided_positions_plan(ndarray base, ndarray view):
+cdef _IndexPlan _strided_positions_plan(object base, object view):
     """The plan that reads `view`, a strided view into C-contiguous `base`, out of base: the flat
-    positions of its elements, offset + sum_k i_k * stride_k."""
-    cdef int itemsize = cnp.PyArray_ITEMSIZE(base)
-    cdef int64_t n = cnp.PyArray_SIZE(view), offset
-    offset = (<char *>cnp.PyArray_DATA(view) - <char *>cnp.PyArray_DATA(base)) // itemsize
+    positions of its elements, offset + sum_k i_k * stride_k (computed on the host)."""
+    cdef int64_t itemsize = view.itemsize
+    cdef int64_t n = _size(view), offset
+    offset = (_data_address(view) - _data_address(base)) // itemsize
     cdef ndarray lin = <ndarray>np.full((n,), offset, dtype=np.int64), along
-    cdef tuple shape = _shape(view)
+    cdef tuple shape = _shape(view), strides = view.strides
     cdef int ndim = len(shape)
     for k in range(ndim):
         if shape[k] > 1:   # every element's index along dim k, times that dim's stride
             along = <ndarray>np.arange(shape[k], dtype=np.int64).reshape((shape[k],) + (1,) * (ndim - k - 1))
             _linearize_index(<ndarray>np.ascontiguousarray(np.broadcast_to(along, shape)), shape[k],
-                             cnp.PyArray_STRIDE(view, k) // itemsize, True, lin)
+                             strides[k] // itemsize, True, lin)
     cdef _IndexPlan plan = _IndexPlan.__new__(_IndexPlan)
     plan.lin = lin
     plan.n = n
     plan.outer = 1
-    plan.r = cnp.PyArray_SIZE(base)
+    plan.r = _size(base)
     plan.inner = 1
     plan.result_shape = shape
     plan.node_name = "AsStridedBackward0"
@@ -423,7 +432,7 @@ cdef object _setitem_op(TensorBase x, object key, object value):
     _check_inplace(x)
     cdef _IndexPlan plan = _plan_index(_shape(x._data), key)
     value = _index_put_values(value, plan)
-    cdef ndarray data = _values_data(value, x._code)
+    cdef object data = _values_data(value, x._code, x._data)
     cdef bint records = _records_inplace(x, value)
     if records:
         _check_rebase(x)
@@ -439,7 +448,7 @@ cdef object _setitem_op(TensorBase x, object key, object value):
 
 cdef object _index_select_op(TensorBase x, object dim, object index):
     cdef ndarray idx = _index_tensor_data(index, "index_select(): Expected dtype int32 or int64 for index")
-    if cnp.PyArray_NDIM(idx) > 1:
+    if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     cdef tuple shape = _shape(x._data)
     cdef int d = _wrap_dim(dim, len(shape))
@@ -449,7 +458,7 @@ cdef object _index_select_op(TensorBase x, object dim, object index):
         raise IndexError("index out of range in self")
     cdef _IndexPlan plan = _IndexPlan.__new__(_IndexPlan)
     plan.lin = positions
-    plan.n = cnp.PyArray_SIZE(positions)
+    plan.n = positions.size
     plan.outer = _prod(full, 0, d)
     plan.r = full[d]
     plan.inner = _prod(full, d + 1, len(full))
@@ -459,13 +468,14 @@ cdef object _index_select_op(TensorBase x, object dim, object index):
 
 
 cdef ndarray _index_tensor_data(object index, str dtype_message):
-    """An index argument's data, refusing what is not an int32/int64 tensor."""
+    """An index argument's data on the host (index plans are made there), refusing what is not an
+    int32/int64 tensor."""
     if not isinstance(index, TensorBase):
         raise TypeError(f"index must be a Tensor, not {type(index).__name__}")
     cdef int code = (<TensorBase>index)._code
     if code != INT64 and code != INT32:
         raise RuntimeError(dtype_message)
-    return (<TensorBase>index)._data
+    return _to_host((<TensorBase>index)._data)
 
 
 # ---- gather, scatter, scatter_add: one index per element along dim ----
@@ -489,7 +499,7 @@ cdef _DimIndex _dim_index(TensorBase x, object dim, object index, str op, object
     cdef tuple ishape = _shape(idx) or (1,)
     if len(ishape) != len(xshape):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-    cdef int d = _wrap_dim(dim, cnp.PyArray_NDIM(x._data))
+    cdef int d = _wrap_dim(dim, _ndim(x._data))
     cdef tuple sshape = None
     if src is not None:
         sshape = _shape((<TensorBase>src)._data) or (1,)
@@ -517,17 +527,17 @@ cdef _DimIndex _dim_index(TensorBase x, object dim, object index, str op, object
     return di
 
 
-cdef ndarray _dim_view(_DimIndex di, ndarray data, bint whole_dim):
+cdef object _dim_view(_DimIndex di, object data, bint whole_dim):
     """data[:s0, :s1, ...] with the index's sizes s (all of dim too, unless whole_dim)."""
-    if cnp.PyArray_NDIM(data) == 0:
+    if _ndim(data) == 0:
         data = data.reshape(1)
-    return <ndarray>data[tuple([slice(None) if (k == di.dim and whole_dim) else slice(0, di.index_shape[k])
-                                for k in range(len(di.index_shape))])]
+    return data[tuple([slice(None) if (k == di.dim and whole_dim) else slice(0, di.index_shape[k])
+                       for k in range(len(di.index_shape))])]
 
 
 cdef object _gather_op(TensorBase x, _DimIndex di):
-    cdef ndarray source = _dim_view(di, x._data, True)
-    cdef TensorBase out = _wrap(_gather_along(source, di.outer, cnp.PyArray_DIM(source, di.dim), di.inner,
+    cdef object source = _dim_view(di, x._data, True)
+    cdef TensorBase out = _wrap(_gather_along(source, di.outer, _dim(source, di.dim), di.inner,
                                               di.index, di.n, True, di.out_shape), x._code)
     cdef GatherBackward node
     if _records(x):
@@ -546,13 +556,14 @@ cdef class GatherBackward(Node):
 
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
-        return (_scatter_and_record(None, _zeros(self._input_shapes[0], gy._code), self.di, gy, True),)
+        return (_scatter_and_record(None, _zeros_on(gy._data, self._input_shapes[0], gy._code), self.di,
+                                    gy, True),)
 
 
-cdef TensorBase _scatter_and_record(object x, ndarray out, _DimIndex di, object src, bint add):
+cdef TensorBase _scatter_and_record(object x, object out, _DimIndex di, object src, bint add):
     """out (a new array: x's copy, or zeros when x is None) with src (a tensor, or a number)
     scattered along dim (added when add), as a tensor whose node connects x and src."""
-    cdef int code = _code_of_typenum(cnp.PyArray_TYPE(out))
+    cdef int code = _array_code(out)
     _dim_scatter(di, out, src, add, code)
     cdef TensorBase result = _wrap(out, code)
     if _records(x) or _records(src):
@@ -560,15 +571,15 @@ cdef TensorBase _scatter_and_record(object x, ndarray out, _DimIndex di, object 
     return result
 
 
-cdef void _dim_scatter(_DimIndex di, ndarray dst, object src, bint add, int code) except *:
-    cdef ndarray target = _dim_view(di, dst, True)
-    cdef ndarray values
+cdef void _dim_scatter(_DimIndex di, object dst, object src, bint add, int code) except *:
+    cdef object target = _dim_view(di, dst, True)
+    cdef object values
     if isinstance(src, TensorBase):
-        values = _dim_view(di, _as_code((<TensorBase>src)._data, code), False)
+        values = _dim_view(di, _cast((<TensorBase>src)._data, code), False)
     else:
-        values = <ndarray>np.broadcast_to(_values_data(src, code), di.index_shape)
-    _scatter_along(target, di.outer, cnp.PyArray_DIM(target, di.dim), di.inner, di.index, di.n, True,
-                   values, add)
+        values = _values_data(src, code, dst)
+        values = _xp(values).broadcast_to(values, di.index_shape)
+    _scatter_along(target, di.outer, _dim(target, di.dim), di.inner, di.index, di.n, True, values, add)
 
 
 cdef ScatterBackward _scatter_node(_DimIndex di, bint add, bint src_is_tensor):
@@ -593,8 +604,7 @@ cdef class ScatterBackward(Node):
         cdef TensorBase gy = <TensorBase>grads[0]
         gx = gsrc = None
         if self._next_edges[0][0] is not None:
-            gx = gy if self.add else _scatter_and_record(
-                gy, <ndarray>cnp.PyArray_NewCopy(gy._data, cnp.NPY_CORDER), self.di, 0, False)
+            gx = gy if self.add else _scatter_and_record(gy, _copy(gy._data), self.di, 0, False)
         if self._next_edges[1][0] is not None:
             gsrc = _gather_op(gy, self.di)
         return (gx, gsrc)
@@ -612,7 +622,7 @@ cdef object _scatter_op(TensorBase x, object dim, object index, object src, bint
         src = _operand(src)
     cdef _DimIndex di = _dim_index(x, dim, index, op, src if isinstance(src, TensorBase) else None)
     if not inplace:
-        return _scatter_and_record(x, <ndarray>cnp.PyArray_NewCopy(x._data, cnp.NPY_CORDER), di, src, add)
+        return _scatter_and_record(x, _copy(x._data), di, src, add)
     _check_inplace(x)
     cdef bint records = _records_inplace(x, src)
     if records:
@@ -640,13 +650,14 @@ cdef object _masked_fill_op(TensorBase x, object mask, object value, bint inplac
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
                            f"{_CPP_TYPE_NAMES[m._code]}")
     if isinstance(value, TensorBase):
-        if cnp.PyArray_NDIM((<TensorBase>value)._data) != 0:
+        if _ndim((<TensorBase>value)._data) != 0:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor "
-                               f"with {cnp.PyArray_NDIM((<TensorBase>value)._data)} dimension(s).")
+                               f"with {_ndim((<TensorBase>value)._data)} dimension(s).")
     else:
         value = _operand(value)
     cdef tuple xshape = _shape(x._data), mshape = _shape(m._data), shape
-    cdef ndarray out
+    cdef object out
+    _check_one_device([x._data, m._data])
     if inplace:
         _check_inplace(x)
         if not _broadcasts_to(mshape, xshape):
@@ -656,11 +667,11 @@ cdef object _masked_fill_op(TensorBase x, object mask, object value, bint inplac
         out = x._data
     else:
         shape = _broadcast_shapes(mshape, xshape)  # torch broadcasts (mask, x): its message's order
-        out = <ndarray>cnp.PyArray_NewCopy(<ndarray>np.broadcast_to(x._data, shape), cnp.NPY_CORDER)
+        out = _copy(_xp(x._data).broadcast_to(x._data, shape))
     cdef bint records = _records_inplace(x, value) if inplace else (_records(x) or _records(value))
     if records and inplace:
         _check_rebase(x)
-    np.copyto(out, _values_data(value, x._code), where=np.broadcast_to(m._data, shape))
+    _xp(out).copyto(out, _values_data(value, x._code, out), where=_xp(m._data).broadcast_to(m._data, shape))
     if not records:
         if inplace:
             x._bump_version()
@@ -693,7 +704,7 @@ cdef class MaskedFillBackward(Node):
             gx = _masked_fill_op(gy, mask, 0, False)
         if self._next_edges[1][0] is not None:
             selected = _index_op(gy, _plan_index(_shape(gy._data),
-                                                 (np.broadcast_to(mask._data, _shape(gy._data)),)))
+                                                 (_xp(mask._data).broadcast_to(mask._data, _shape(gy._data)),)))
             gv = _sum_op(selected, None, False, NO_DTYPE)
         return (gx, gv)
 
@@ -711,24 +722,24 @@ cdef object _take_along_dim_op(TensorBase x, object indices, object dim):
         raise RuntimeError(f"cygrad.take_along_dim(): dtype of indices should be Long but got "
                            f"{_SCALAR_TYPE_NAMES[idx._code]}")
     if dim is None:
-        flat = _reshape_op(x, (cnp.PyArray_SIZE(x._data),))
+        flat = _reshape_op(x, (_size(x._data),))
         flat_idx = _wrap(idx._data.reshape(-1), INT64)
         return _gather_op(flat, _dim_index(flat, 0, flat_idx, "gather", None))
-    cdef int ndim = cnp.PyArray_NDIM(x._data)
-    if cnp.PyArray_NDIM(idx._data) != ndim:
+    cdef int ndim = _ndim(x._data)
+    if _ndim(idx._data) != ndim:
         raise RuntimeError(f"cygrad.take_along_dim(): input and indices should have the same number of "
                            f"dimensions, but got {ndim} dimensions for input, and "
-                           f"{cnp.PyArray_NDIM(idx._data)} dimensions for indices")
+                           f"{_ndim(idx._data)} dimensions for indices")
     cdef int d = _wrap_dim(dim, ndim)
     cdef list xs = list(_shape(x._data)), js = list(_shape(idx._data))
     if ndim == 0:
         return _gather_op(x, _dim_index(x, 0, idx, "gather", None))
     xs[d] = js[d] = 1
     cdef list common = list(_broadcast_shapes(tuple(xs), tuple(js)))
-    common[d] = cnp.PyArray_DIM(x._data, d)
+    common[d] = _dim(x._data, d)
     expanded = _expand_op(x, tuple(common))
-    common[d] = cnp.PyArray_DIM(idx._data, d)
-    expanded_idx = _wrap(<ndarray>np.broadcast_to(idx._data, tuple(common)), INT64)
+    common[d] = _dim(idx._data, d)
+    expanded_idx = _wrap(_xp(idx._data).broadcast_to(idx._data, tuple(common)), INT64)
     return _gather_op(expanded, _dim_index(expanded, d, expanded_idx, "gather", None))
 
 

@@ -6,7 +6,7 @@
 cdef void _check_inplace(TensorBase x) except *:
     if cg_grad_enabled and x._requires_grad and x._grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    if not cnp.PyArray_ISWRITEABLE(x._data):
+    if not _writeable(x._data):
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a single "
             "memory location. Please clone() the tensor before performing the operation.")
@@ -25,7 +25,7 @@ cdef inline bint _records_inplace(TensorBase x, object other):
 cdef TensorBase _snapshot(TensorBase x):
     """A copy of x's current value that keeps x's place in the graph: what an in-place op's
     backward must see of x after x itself has been overwritten."""
-    cdef TensorBase copy = _wrap(<ndarray>cnp.PyArray_NewCopy(x._data, cnp.NPY_CORDER), x._code)
+    cdef TensorBase copy = _wrap(_copy(x._data), x._code)
     copy._grad_fn = x._grad_fn
     copy._output_nr = x._output_nr
     copy._requires_grad = x._requires_grad
@@ -40,7 +40,7 @@ cdef void _check_rebase(TensorBase x) except *:
         return
     if x._base._requires_grad and x._base._grad_fn is None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(x._base._data):
+    if not _is_contiguous(x._base._data):
         raise NotImplementedError("in-place operations on a view of a non-contiguous tensor in a graph are "
                                   "not supported; make the base contiguous() first")
 
@@ -48,7 +48,7 @@ cdef void _check_rebase(TensorBase x) except *:
 cdef void _rebase_history(TensorBase x, TensorBase result) except *:
     """Writes an out-of-place result into x and makes x the output of the result's node."""
     _check_rebase(x)
-    x._data[...] = result._data
+    _assign(x._data, result._data)
     x._bump_version()
     x._grad_fn = result._grad_fn
     x._output_nr = result._output_nr
@@ -88,14 +88,13 @@ cdef object _inplace_fill(TensorBase x, object value):
     """Every element of x set to value."""
     _check_inplace(x)
     if isinstance(value, TensorBase):
-        if (<TensorBase>value)._data.ndim != 0:
+        if _ndim((<TensorBase>value)._data) != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{(<TensorBase>value)._data.ndim} dimensions.")
         value = (<TensorBase>value)._data.item()
     cdef TensorBase zeros
     if cg_grad_enabled and x._requires_grad:
-        zeros = _wrap(_zeros(_shape(x._data), x._code), x._code)
-        zeros._data.fill(value)
+        zeros = _wrap(_full_on(x._data, _shape(x._data), value, x._code), x._code)
         _connect1(FillBackward0.__new__(FillBackward0), x, zeros)
         _rebase_history(x, zeros)
         return x
@@ -108,7 +107,7 @@ cdef class FillBackward0(Node):
     """d fill(x, v) = 0"""
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
-        return (_wrap(_zeros(_shape(gy._data), gy._code), gy._code),)
+        return (_wrap(_zeros_on(gy._data, _shape(gy._data), gy._code), gy._code),)
 
 
 cdef object _inplace_copy(TensorBase x, object src):
@@ -120,19 +119,26 @@ cdef object _inplace_copy(TensorBase x, object src):
                            f"must match the size of tensor b ({_shape(source._data)[len(_shape(source._data)) - 1]}) "
                            f"at non-singleton dimension {x._data.ndim - 1}")
     cdef TensorBase result
+    cdef CopyBackwards node
     if _records_inplace(x, source):
-        result = _wrap(_empty(_shape(x._data), x._code), x._code)
-        result._data[...] = source._data
-        _connect2(CopyBackwards.__new__(CopyBackwards), x, source, result)
+        result = _wrap(_empty_on(x._data, _shape(x._data), x._code), x._code)
+        _assign(result._data, source._data)
+        node = CopyBackwards.__new__(CopyBackwards)
+        node.source_device = _device_index(source._data)
+        _connect2(node, x, source, result)
         _rebase_history(x, result)
         return x
-    x._data[...] = source._data
+    _assign(x._data, source._data)   # across devices too, as torch's copy_
     x._bump_version()
     return x
 
 
 cdef class CopyBackwards(Node):
-    """d x.copy_(src) = 0 for x, dy for src (summed and converted to src by the engine)"""
+    """d x.copy_(src) = 0 for x, dy for src (summed and converted to src by the engine, moved to
+    src's device here)"""
+    cdef int source_device
+
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
-        return (_wrap(_zeros(_shape(gy._data), gy._code), gy._code), gy)
+        return (_wrap(_zeros_on(gy._data, _shape(gy._data), gy._code), gy._code),
+                _to_device(gy, self.source_device))

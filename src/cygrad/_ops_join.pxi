@@ -1,5 +1,5 @@
 # Joining and shape ops: cat, stack, split, chunk, repeat, flatten, unflatten, flip, roll, narrow,
-# movedim, broadcast_to. Forwards only move data (numpy views and copies, no arithmetic); each
+# movedim, broadcast_to. Forwards only move data (views and copies, no arithmetic); each
 # backward is made of ops (slices, cat, sums), so it is differentiable again.
 
 
@@ -49,7 +49,7 @@ cdef object _cat_op(object tensors, object dim):
         kept = items[:1]
     cdef tuple ref = _shape((<TensorBase>kept[0])._data), shape
     for i in range(len(items)):
-        if cnp.PyArray_NDIM((<TensorBase>items[i])._data) == 0:
+        if _ndim((<TensorBase>items[i])._data) == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     cdef int d = _wrap_dim(dim, len(ref))
     cdef list sizes = []   # per input: its size along d, -1 for a left-out empty tensor
@@ -65,9 +65,9 @@ cdef object _cat_op(object tensors, object dim):
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
                                    f"{ref[k]} but got size {shape[k]} for tensor number {i} in the list.")
         sizes.append(shape[d])
-    cdef ndarray data = <ndarray>np.concatenate(
-        [(<TensorBase>items[i])._data for i in range(len(items)) if sizes[i] >= 0], axis=d,
-        dtype=_dtype_of_code(code).numpy_dtype)
+    cdef list arrays = [(<TensorBase>items[i])._data for i in range(len(items)) if sizes[i] >= 0]
+    _check_one_device(arrays)
+    cdef object data = _xp(arrays[0]).concatenate(arrays, axis=d, dtype=_dtype_of_code(code).numpy_dtype)
     return _join_result(items, data, code, d, sizes, False)
 
 
@@ -83,12 +83,22 @@ cdef object _stack_op(object tensors, object dim):
                                f"and {list(shape)} at entry {i}")
     cdef int d = _wrap_dim(dim, len(ref) + 1)
     cdef int code = _common_code(items)
-    cdef ndarray data = <ndarray>np.stack([(<TensorBase>t)._data for t in items], axis=d,
-                                          dtype=_dtype_of_code(code).numpy_dtype)
+    cdef list arrays = [(<TensorBase>t)._data for t in items]
+    _check_one_device(arrays)
+    cdef object data = _xp(arrays[0]).stack(arrays, axis=d, dtype=_dtype_of_code(code).numpy_dtype)
     return _join_result(items, data, code, d, [1] * len(items), True)
 
 
-cdef object _join_result(list items, ndarray data, int code, int d, list sizes, bint stack):
+cdef void _check_one_device(list arrays) except *:
+    """torch's error when the tensors to join are not all on one device."""
+    cdef int first = _device_index(arrays[0]), k
+    for a in arrays:
+        k = _device_index(a)
+        if k != first:
+            _raise_mixed_devices(first, k)
+
+
+cdef object _join_result(list items, object data, int code, int d, list sizes, bint stack):
     cdef TensorBase out = _wrap(data, code)
     cdef JoinBackward node
     for t in items:
@@ -123,7 +133,7 @@ cdef class JoinBackward(Node):
             elif self.stack:
                 out.append(_getitem_op(gy, (slice(None),) * self.dim + (i,)))
             elif size < 0:   # a left-out empty input
-                out.append(_wrap(_zeros((0,), gy._code), gy._code))
+                out.append(_wrap(_zeros_on(gy._data, (0,), gy._code), gy._code))
             else:
                 out.append(_slice_along(gy, self.dim, start, start + size))
             if size > 0:
@@ -134,11 +144,11 @@ cdef class JoinBackward(Node):
 # ---- split, chunk ----
 
 cdef tuple _split_op(TensorBase x, object split_size_or_sections, object dim):
-    cdef int ndim = cnp.PyArray_NDIM(x._data)
+    cdef int ndim = _ndim(x._data)
     if ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     cdef int d = _wrap_dim(dim, ndim)
-    cdef int64_t size = cnp.PyArray_DIM(x._data, d), step, count
+    cdef int64_t size = _dim(x._data, d), step, count
     cdef list sizes
     if isinstance(split_size_or_sections, (list, tuple)):
         sizes = [int(s) for s in split_size_or_sections]
@@ -163,11 +173,11 @@ cdef tuple _split_op(TensorBase x, object split_size_or_sections, object dim):
 cdef tuple _chunk_op(TensorBase x, int64_t chunks, object dim):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    cdef int ndim = cnp.PyArray_NDIM(x._data)
+    cdef int ndim = _ndim(x._data)
     if ndim == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     cdef int d = _wrap_dim(dim, ndim)
-    cdef int64_t size = cnp.PyArray_DIM(x._data, d)
+    cdef int64_t size = _dim(x._data, d)
     cdef int64_t step = (size + chunks - 1) // chunks
     if step == 0:  # an empty dim gives `chunks` empty pieces
         return _split_sizes(x, d, [0] * chunks, "SplitWithSizesBackward0")
@@ -191,7 +201,7 @@ cdef tuple _split_sizes(TensorBase x, int d, list sizes, str node_name):
     cdef TensorBase piece
     cdef tuple prefix = (slice(None),) * d
     for i in range(len(sizes)):
-        piece = _view_of(x, <ndarray>x._data[prefix + (slice(start, start + sizes[i]),)])
+        piece = _view_of(x, x._data[prefix + (slice(start, start + sizes[i]),)])
         if node is not None:
             piece._grad_fn = node
             piece._output_nr = i
@@ -211,7 +221,8 @@ cdef class SplitBackward(Node):
         return self.node_name
 
     cdef tuple apply(self, list grads):
-        cdef int code = next((<TensorBase>g)._code for g in grads if g is not None)
+        cdef TensorBase first = <TensorBase>next(g for g in grads if g is not None)
+        cdef int code = first._code
         cdef list shape = list(self._input_shapes[0])
         cdef list pieces = []
         for i in range(len(self.sizes)):
@@ -219,7 +230,7 @@ cdef class SplitBackward(Node):
                 pieces.append(grads[i])
             else:
                 shape[self.dim] = self.sizes[i]
-                pieces.append(_wrap(_zeros(tuple(shape), code), code))
+                pieces.append(_wrap(_zeros_on(first._data, tuple(shape), code), code))
         return (_cat_op(pieces, self.dim),)
 
 
@@ -238,9 +249,8 @@ cdef object _repeat_op(TensorBase x, tuple repeats):
     # x as (1, s0, 1, s1, ...) broadcast to (r0, s0, r1, s1, ...), copied: that is the repeat
     cdef tuple interleaved = sum([(1, s) for s in padded], ())
     cdef tuple expanded = sum([(int(r), s) for r, s in zip(repeats, padded)], ())
-    cdef ndarray tiled = <ndarray>cnp.PyArray_NewCopy(
-        <ndarray>np.broadcast_to(x._data.reshape(interleaved), expanded), cnp.NPY_CORDER)
-    cdef TensorBase out = _wrap(<ndarray>tiled.reshape(tuple(out_shape)), x._code)
+    cdef object tiled = _copy(_xp(x._data).broadcast_to(x._data.reshape(interleaved), expanded))
+    cdef TensorBase out = _wrap(tiled.reshape(tuple(out_shape)), x._code)
     cdef RepeatBackward node
     if _records(x):
         node = RepeatBackward.__new__(RepeatBackward)
@@ -298,11 +308,11 @@ cdef object _unflatten_op(TensorBase x, object dim, object sizes):
 
 
 cdef object _narrow_op(TensorBase x, object dim, object start, object length):
-    cdef int ndim = cnp.PyArray_NDIM(x._data)
+    cdef int ndim = _ndim(x._data)
     if ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     cdef int d = _wrap_dim(dim, ndim)
-    cdef int64_t size = cnp.PyArray_DIM(x._data, d)
+    cdef int64_t size = _dim(x._data, d)
     cdef int64_t first = start.__index__(), count = length.__index__()
     if first < -size or first > size:
         raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {first})")
@@ -321,7 +331,7 @@ cdef object _movedim_op(TensorBase x, object source, object destination):
     if len(src) != len(dst):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should "
                            f"contain the same number of dims as destination ({dst} dims)")
-    cdef int ndim = cnp.PyArray_NDIM(x._data)
+    cdef int ndim = _ndim(x._data)
     cdef list ws = [_wrap_dim(s, ndim) for s in src], wd = [_wrap_dim(s, ndim) for s in dst]
     if len(set(ws)) != len(ws):
         raise RuntimeError(f"movedim: repeated dim in `source` ({src})")
@@ -342,7 +352,7 @@ cdef object _movedim_op(TensorBase x, object source, object destination):
 # ---- flip, roll ----
 
 cdef object _flip_op(TensorBase x, tuple dims):
-    cdef int ndim = cnp.PyArray_NDIM(x._data)
+    cdef int ndim = _ndim(x._data)
     cdef list wrapped = []
     cdef int d
     for item in dims:
@@ -350,11 +360,11 @@ cdef object _flip_op(TensorBase x, tuple dims):
         if d in wrapped:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
         wrapped.append(d)
-    cdef ndarray view = x._data
+    cdef object view = x._data
     if ndim > 0:
-        view = <ndarray>x._data[tuple([slice(None, None, -1) if i in wrapped else slice(None)
-                                       for i in range(ndim)])]
-    cdef TensorBase out = _wrap(<ndarray>cnp.PyArray_NewCopy(view, cnp.NPY_CORDER), x._code)
+        view = x._data[tuple([slice(None, None, -1) if i in wrapped else slice(None)
+                              for i in range(ndim)])]
+    cdef TensorBase out = _wrap(_copy(view), x._code)
     cdef FlipBackward node
     if _records(x):
         node = FlipBackward.__new__(FlipBackward)
@@ -377,16 +387,15 @@ cdef class FlipBackward(Node):
 cdef object _roll_op(TensorBase x, object shifts, object dims):
     cdef tuple amounts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
     cdef tuple axes = () if dims is None else (tuple(dims) if isinstance(dims, (tuple, list)) else (dims,))
-    cdef int ndim = cnp.PyArray_NDIM(x._data)
+    cdef int ndim = _ndim(x._data)
     if (len(axes) == 0 and len(amounts) != 1) or (len(axes) > 0 and len(axes) != len(amounts)):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(amounts)}, dims:{len(axes)}")
     amounts = tuple([a.__index__() for a in amounts])
     axes = tuple([_wrap_dim(a, ndim) for a in axes])
     # numpy's roll copies (no arithmetic on the data); with no dims it rolls the flattened tensor
-    cdef ndarray data = <ndarray>np.roll(x._data, amounts[0] if not axes else amounts,
+    cdef object data = _xp(x._data).roll(x._data, amounts[0] if not axes else amounts,
                                          axis=None if not axes or ndim == 0 else axes)
-    if not cnp.PyArray_IS_C_CONTIGUOUS(data):
-        data = <ndarray>cnp.PyArray_NewCopy(data, cnp.NPY_CORDER)
+    data = _contiguous(data)
     cdef TensorBase out = _wrap(data, x._code)
     cdef RollBackward node
     if _records(x):

@@ -15,7 +15,7 @@ cdef void _check_matmul_dtypes(TensorBase a, TensorBase b) except *:
 
 
 cdef object _matmul_op(TensorBase a, TensorBase b):
-    cdef int na = cnp.PyArray_NDIM(a._data), nb = cnp.PyArray_NDIM(b._data)
+    cdef int na = _ndim(a._data), nb = _ndim(b._data)
     if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
     _check_matmul_dtypes(a, b)
@@ -79,18 +79,18 @@ def matmul(input, other):
 
 def mm(input, mat2):
     cdef TensorBase a = input, b = mat2
-    if cnp.PyArray_NDIM(a._data) != 2:
+    if _ndim(a._data) != 2:
         raise RuntimeError("self must be a matrix")
-    if cnp.PyArray_NDIM(b._data) != 2:
+    if _ndim(b._data) != 2:
         raise RuntimeError("mat2 must be a matrix")
     _check_matmul_dtypes(a, b)
     return _matmul_nd(a, b)
 
 def bmm(input, mat2):
     cdef TensorBase a = input, b = mat2
-    if cnp.PyArray_NDIM(a._data) != 3:
+    if _ndim(a._data) != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor")
-    if cnp.PyArray_NDIM(b._data) != 3:
+    if _ndim(b._data) != 3:
         raise RuntimeError(f"batch2 must be a 3D tensor")
     if _shape(a._data)[0] != _shape(b._data)[0]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
@@ -107,11 +107,11 @@ cdef object _linear_op(TensorBase x, TensorBase weight, object bias):
                            f"{_SCALAR_TYPE_NAMES[x._code]} and {_SCALAR_TYPE_NAMES[weight._code]}")
     if _category(x._code) != 2:
         raise RuntimeError(f'"addmm_impl_cpu_" not implemented for \'{_SCALAR_TYPE_NAMES[x._code]}\'')
-    if weight._data.ndim != 2 or x._data.ndim == 0:
+    if _ndim(weight._data) != 2 or _ndim(x._data) == 0:
         return _add(_matmul_op(x, _transpose_op(weight, 0, -1)), bias, 1) if bias is not None \
             else _matmul_op(x, _transpose_op(weight, 0, -1))
     cdef tuple shape = _shape(x._data)
-    cdef int64_t in_features = weight._data.shape[1], out_features = weight._data.shape[0]
+    cdef int64_t in_features = _dim(weight._data, 1), out_features = _dim(weight._data, 0)
     if shape[len(shape) - 1] != in_features:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({_prod(shape, 0, len(shape) - 1)}x{shape[len(shape) - 1]} "
@@ -121,9 +121,9 @@ cdef object _linear_op(TensorBase x, TensorBase weight, object bias):
         b = <TensorBase>bias
         if _shape(b._data) != (out_features,) or b._code != x._code:
             return _add(_matmul_op(x, _transpose_op(weight, 0, 1)), bias, 1)
-    cdef ndarray rows = x._data.reshape(-1, in_features)
-    cdef ndarray out = _linear_forward(rows, weight._data, None if b is None else b._data, x._code)
-    cdef TensorBase result = _wrap(<ndarray>out.reshape(shape[:len(shape) - 1] + (out_features,)), x._code)
+    cdef object rows = x._data.reshape(-1, in_features)
+    cdef object out = _linear_forward(rows, weight._data, None if b is None else b._data, x._code)
+    cdef TensorBase result = _wrap(out.reshape(shape[:len(shape) - 1] + (out_features,)), x._code)
     cdef LinearBackward node
     if _records(x) or _records(weight) or _records(b):
         node = LinearBackward.__new__(LinearBackward)
@@ -148,13 +148,13 @@ cdef class LinearBackward(Node):
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
         cdef int64_t out_features = self._input_shapes[1][0], in_features = self._input_shapes[1][1]
-        cdef TensorBase rows_gy = _reshape_op(gy, (_prod(_shape(gy._data), 0, gy._data.ndim - 1), out_features))
+        cdef TensorBase rows_gy = _reshape_op(gy, (_prod(_shape(gy._data), 0, _ndim(gy._data) - 1), out_features))
         gx = gw = gb = None
         if self.weight is not None:
             gx = _reshape_op(_matmul_nd(rows_gy, self.weight.unpack(self)), self._input_shapes[0])
         if self.x is not None:
             x = self.x.unpack(self)
-            rows_x = _reshape_op(x, (_prod(_shape(x._data), 0, x._data.ndim - 1), in_features))
+            rows_x = _reshape_op(x, (_prod(_shape(x._data), 0, _ndim(x._data) - 1), in_features))
             gw = _matmul_nd(_transpose_op(rows_gy, 0, 1), rows_x)
         if self._next_edges[2][0] is not None:
             gb = _sum_op(rows_gy, (0,), False, NO_DTYPE)

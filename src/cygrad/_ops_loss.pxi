@@ -3,15 +3,11 @@
 # one kernel call; reductions are done here from the kernels' per-row losses.
 
 
-cdef inline void *_ptr(ndarray a):
-    return NULL if a is None else cnp.PyArray_DATA(a)
-
-
-cdef ndarray _contiguous_as(object operand, int code):
+cdef object _contiguous_as(object operand, int code):
     """A C-contiguous array of dtype `code` for a tensor (None stays None)."""
     if operand is None:
         return None
-    return _as_code(<ndarray>cnp.PyArray_GETCONTIGUOUS((<TensorBase>operand)._data), code)
+    return _cast(_contiguous((<TensorBase>operand)._data), code)
 
 
 cdef int _reduction_kind(str reduction) except -1:
@@ -24,65 +20,64 @@ cdef int _reduction_kind(str reduction) except -1:
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-cdef TensorBase _reduce_loss(ndarray losses, int reduction, double denominator, tuple none_shape, int code):
+cdef TensorBase _reduce_loss(object losses, int reduction, double denominator, tuple none_shape, int code):
     """The loss tensor from per-row (or per-element) losses: as is (none), summed, or summed and
     divided by `denominator` (mean)."""
     if reduction == 0:
-        return _wrap(<ndarray>losses.reshape(none_shape), code)
-    cdef ndarray total = _sum_axes(losses.reshape(-1), (0,), code)
+        return _wrap(losses.reshape(none_shape), code)
+    cdef object total = _sum_axes(losses.reshape(-1), (0,), code)
     if reduction == 1:
         _elementwise(K_DIV, code, (total, denominator), total)
     return _wrap(total, code)
 
 
-cdef ndarray _row_grads(TensorBase gy, int reduction, double denominator, int64_t n, int code):
+cdef object _row_grads(TensorBase gy, int reduction, double denominator, int64_t n, int code):
     """Each row's share of the upstream gradient, by the reduction the forward used."""
     if reduction == 0:
         return _contiguous_as(gy, code).reshape(-1)
-    cdef ndarray rows = _empty((n,), code)
-    cnp.PyArray_FillWithScalar(rows, gy._data.item() / (denominator if reduction == 1 else 1.0))
-    return rows
+    return _full_on(gy._data, (n,), gy._data.item() / (denominator if reduction == 1 else 1.0), code)
 
 
 cdef tuple _class_rows(TensorBase input):
     """(rows, n, c, moved): input's scores as a contiguous (n, c) array with the class dim last
     (torch's dim 1; a 1-d input is one unbatched row)."""
-    cdef ndarray x = input._data
-    if x.ndim == 1:
-        return <ndarray>cnp.PyArray_GETCONTIGUOUS(x).reshape(1, -1), 1, x.shape[0], False
-    if x.ndim == 0:
+    cdef object x = input._data
+    cdef int ndim = _ndim(x)
+    if ndim == 1:
+        return _contiguous(x).reshape(1, -1), 1, _dim(x, 0), False
+    if ndim == 0:
         raise RuntimeError("cross_entropy: input must have at least one dimension")
-    cdef int64_t c = x.shape[1]
-    moved = x.ndim > 2
-    rows = np.ascontiguousarray(np.moveaxis(x, 1, -1) if moved else x).reshape(-1, c)
+    cdef int64_t c = _dim(x, 1)
+    moved = ndim > 2
+    rows = _contiguous(_xp(x).moveaxis(x, 1, -1) if moved else x).reshape(-1, c)
     return rows, rows.shape[0], c, moved
 
 
-cdef ndarray _from_rows(ndarray grad_rows, tuple input_shape, bint moved):
+cdef object _from_rows(object grad_rows, tuple input_shape, bint moved):
     """Inverse of _class_rows: (n, c) gradients back to the input's layout."""
     if len(input_shape) == 1:
         return grad_rows.reshape(input_shape)
     if not moved:
         return grad_rows
     cdef tuple moved_shape = (input_shape[0],) + input_shape[2:] + (input_shape[1],)
-    return np.ascontiguousarray(np.moveaxis(grad_rows.reshape(moved_shape), -1, 1))
+    return _contiguous(_xp(grad_rows).moveaxis(grad_rows.reshape(moved_shape), -1, 1))
 
 
-cdef ndarray _class_targets(TensorBase input, TensorBase target, int64_t n, int64_t c, int64_t ignore_index):
+cdef object _class_targets(TensorBase input, TensorBase target, int64_t n, int64_t c, int64_t ignore_index):
     """Checked int64 class indices, one per row."""
     if target._code != INT64:
         # torch 2.13's wording (older releases said "expected scalar type Long but found ...")
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_SCALAR_TYPE_NAMES[target._code]}")
-    cdef tuple expected = (_shape(input._data)[0],) + _shape(input._data)[2:] if input._data.ndim > 1 else ()
+    cdef tuple expected = (_shape(input._data)[0],) + _shape(input._data)[2:] if _ndim(input._data) > 1 else ()
     if _shape(target._data) != expected:
         if input._data.ndim > 1 and (target._data.ndim == 0 or target._data.shape[0] != input._data.shape[0]):
             raise ValueError(f"Expected input batch_size ({input._data.shape[0]}) to match target "
                              f"batch_size ({target._data.shape[0] if target._data.ndim else 1}).")
         raise RuntimeError(f"target shape {list(_shape(target._data))} does not match the input's "
                            f"{list(expected)} (input {list(_shape(input._data))} without its class dim)")
-    cdef ndarray t = _contiguous_as(target, INT64).reshape(-1)
-    cdef ndarray valid = t[t != ignore_index] if n else t
-    if valid.size:
+    cdef object t = _contiguous_as(target, INT64).reshape(-1)
+    cdef object valid = t[_elementwise(K_NE, INT64, (t, ignore_index))] if n else t
+    if _size(valid):
         low, _ = _extreme_dim(valid, 0, False)
         high, _ = _extreme_dim(valid, 0, True)
         for bound in (low.item(), high.item()):
@@ -94,8 +89,8 @@ cdef ndarray _class_targets(TensorBase input, TensorBase target, int64_t n, int6
 cdef class ClassLossBackward(Node):
     """cross-entropy / NLL with class targets: one fused kernel gives d loss / d input"""
     cdef bint from_logits          # cross-entropy (log-softmax inside) or NLL on log-probs
-    cdef ndarray saved_rows        # log-probabilities for cross-entropy; unused for NLL
-    cdef ndarray target, weight
+    cdef object saved_rows         # log-probabilities for cross-entropy; unused for NLL
+    cdef object target, weight
     cdef int64_t n, c, ignore_index
     cdef double eps, denominator
     cdef int reduction
@@ -108,25 +103,9 @@ cdef class ClassLossBackward(Node):
         cdef TensorBase gy = <TensorBase>grads[0]
         _check_no_double_backward(self, gy)
         cdef int code = gy._code
-        cdef ndarray row_grad = _row_grads(gy, self.reduction, self.denominator, self.n, code)
-        cdef ndarray gx = _empty((self.n, self.c), code)
-        cdef const int64_t *t = <const int64_t *>cnp.PyArray_DATA(self.target)
-        if code == FLOAT32:
-            if self.from_logits:
-                C.cg_cross_entropy_bwd_f32(<const float *>_ptr(self.saved_rows), t, <const float *>_ptr(self.weight),
-                                           <const float *>_ptr(row_grad), self.n, self.c, self.ignore_index,
-                                           self.eps, <float *>_ptr(gx))
-            else:
-                C.cg_nll_bwd_f32(t, <const float *>_ptr(self.weight), <const float *>_ptr(row_grad),
-                                 self.n, self.c, self.ignore_index, <float *>_ptr(gx))
-        else:
-            if self.from_logits:
-                C.cg_cross_entropy_bwd_f64(<const double *>_ptr(self.saved_rows), t, <const double *>_ptr(self.weight),
-                                           <const double *>_ptr(row_grad), self.n, self.c, self.ignore_index,
-                                           self.eps, <double *>_ptr(gx))
-            else:
-                C.cg_nll_bwd_f64(t, <const double *>_ptr(self.weight), <const double *>_ptr(row_grad),
-                                 self.n, self.c, self.ignore_index, <double *>_ptr(gx))
+        row_grad = _row_grads(gy, self.reduction, self.denominator, self.n, code)
+        gx = _class_loss_backward(self.from_logits, self.saved_rows, self.target, self.weight, row_grad,
+                                  self.c, self.ignore_index, self.eps)
         return (_wrap(_from_rows(gx, self._input_shapes[0], self.moved), code), None)
 
     cdef void release_saved(self):
@@ -140,30 +119,13 @@ cdef object _class_loss(TensorBase input, TensorBase target, object weight, int6
     cdef int kind = _reduction_kind(reduction)
     cdef int code = input._code
     rows, n, c, moved = _class_rows(input)
-    cdef ndarray t = _class_targets(input, target, n, c, ignore_index)
-    cdef ndarray w = _contiguous_as(weight, code)
-    if w is not None and w.size != c:
+    cdef object t = _class_targets(input, target, n, c, ignore_index)
+    cdef object w = _contiguous_as(weight, code)
+    if w is not None and _size(w) != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes "
                            f"but got weight tensor of shape: {list(_shape(w))}")
-    cdef ndarray losses = _empty((n,), code), row_weight = _empty((n,), code)
-    cdef ndarray log_probs = _empty((n, c), code) if from_logits else None
-    rows = _as_code(rows, code)
-    if code == FLOAT32:
-        if from_logits:
-            C.cg_cross_entropy_fwd_f32(<const float *>_ptr(rows), <const int64_t *>_ptr(t), <const float *>_ptr(w),
-                                       n, c, ignore_index, eps, <float *>_ptr(log_probs),
-                                       <float *>_ptr(losses), <float *>_ptr(row_weight))
-        else:
-            C.cg_nll_fwd_f32(<const float *>_ptr(rows), <const int64_t *>_ptr(t), <const float *>_ptr(w),
-                             n, c, ignore_index, <float *>_ptr(losses), <float *>_ptr(row_weight))
-    else:
-        if from_logits:
-            C.cg_cross_entropy_fwd_f64(<const double *>_ptr(rows), <const int64_t *>_ptr(t), <const double *>_ptr(w),
-                                       n, c, ignore_index, eps, <double *>_ptr(log_probs),
-                                       <double *>_ptr(losses), <double *>_ptr(row_weight))
-        else:
-            C.cg_nll_fwd_f64(<const double *>_ptr(rows), <const int64_t *>_ptr(t), <const double *>_ptr(w),
-                             n, c, ignore_index, <double *>_ptr(losses), <double *>_ptr(row_weight))
+    losses, row_weight, log_probs = _class_loss_forward(from_logits, _cast(rows, code), t, w,
+                                                        ignore_index, eps)
     cdef double denominator = _sum_axes(row_weight, (0,), code).item() if kind == 1 else 1.0
     cdef TensorBase out = _reduce_loss(losses, kind, denominator, _shape(target._data), code)
     cdef ClassLossBackward node
@@ -180,7 +142,7 @@ cdef object _class_loss(TensorBase input, TensorBase target, object weight, int6
 
 cdef class ProbabilityCrossEntropyBackward(Node):
     """cross-entropy with probability targets: d loss / d logits by one kernel"""
-    cdef ndarray log_probs, target, weight
+    cdef object log_probs, target, weight
     cdef int64_t n, c
     cdef double eps, denominator
     cdef int reduction
@@ -193,16 +155,8 @@ cdef class ProbabilityCrossEntropyBackward(Node):
         cdef TensorBase gy = <TensorBase>grads[0]
         _check_no_double_backward(self, gy)
         cdef int code = gy._code
-        cdef ndarray row_grad = _row_grads(gy, self.reduction, self.denominator, self.n, code)
-        cdef ndarray gx = _empty((self.n, self.c), code)
-        if code == FLOAT32:
-            C.cg_cross_entropy_prob_bwd_f32(<const float *>_ptr(self.log_probs), <const float *>_ptr(self.target),
-                                            <const float *>_ptr(self.weight), <const float *>_ptr(row_grad),
-                                            self.n, self.c, self.eps, <float *>_ptr(gx))
-        else:
-            C.cg_cross_entropy_prob_bwd_f64(<const double *>_ptr(self.log_probs), <const double *>_ptr(self.target),
-                                            <const double *>_ptr(self.weight), <const double *>_ptr(row_grad),
-                                            self.n, self.c, self.eps, <double *>_ptr(gx))
+        row_grad = _row_grads(gy, self.reduction, self.denominator, self.n, code)
+        gx = _prob_cross_entropy_backward(self.log_probs, self.target, self.weight, row_grad, self.eps)
         return (_wrap(_from_rows(gx, self._input_shapes[0], self.moved), code), None)
 
     cdef void release_saved(self):
@@ -214,18 +168,9 @@ cdef object _probability_cross_entropy(TensorBase input, TensorBase target, obje
     cdef int code = input._code
     rows, n, c, moved = _class_rows(input)
     target_rows, _, _, _ = _class_rows(_to_code(target, code) if target._code != code else target)
-    cdef ndarray w = _contiguous_as(weight, code)
-    cdef ndarray log_probs = _empty((n, c), code), losses = _empty((n,), code)
-    rows = _as_code(rows, code)
-    if code == FLOAT32:
-        C.cg_cross_entropy_prob_fwd_f32(<const float *>_ptr(rows), <const float *>_ptr(target_rows),
-                                        <const float *>_ptr(w), n, c, eps, <float *>_ptr(log_probs),
-                                        <float *>_ptr(losses))
-    else:
-        C.cg_cross_entropy_prob_fwd_f64(<const double *>_ptr(rows), <const double *>_ptr(target_rows),
-                                        <const double *>_ptr(w), n, c, eps, <double *>_ptr(log_probs),
-                                        <double *>_ptr(losses))
-    cdef tuple none_shape = (_shape(input._data)[0],) + _shape(input._data)[2:] if input._data.ndim > 1 else ()
+    cdef object w = _contiguous_as(weight, code)
+    log_probs, losses = _prob_cross_entropy_forward(_cast(rows, code), target_rows, w, eps)
+    cdef tuple none_shape = (_shape(input._data)[0],) + _shape(input._data)[2:] if _ndim(input._data) > 1 else ()
     cdef TensorBase out = _reduce_loss(losses, kind, float(n), none_shape, code)
     cdef ProbabilityCrossEntropyBackward node
     if _records(input):
@@ -257,14 +202,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 # ---- elementwise losses: binary cross-entropy (probabilities, logits) and smooth L1 ----
 
-cdef enum _PointwiseLoss:
-    BCE, BCE_WITH_LOGITS, SMOOTH_L1
-
-
 cdef class PointwiseLossBackward(Node):
     """d loss / d input for BCE, BCE-with-logits and smooth L1, by their backward kernels"""
     cdef int kind, reduction
-    cdef ndarray x, y, w, pos_weight
+    cdef object x, y, w, pos_weight
     cdef double beta, denominator
 
     def name(self):
@@ -275,37 +216,18 @@ cdef class PointwiseLossBackward(Node):
         cdef TensorBase gy = <TensorBase>grads[0]
         _check_no_double_backward(self, gy)
         cdef int code = gy._code
-        cdef int64_t n = self.x.size
-        cdef ndarray g = _row_grads(gy, self.reduction, self.denominator, n, code)
-        cdef ndarray gx = _empty((n,), code)
-        if code == FLOAT32:
-            if self.kind == BCE:
-                C.cg_bce_bwd_f32(<const float *>_ptr(self.x), <const float *>_ptr(self.y), <const float *>_ptr(self.w),
-                                 <const float *>_ptr(g), n, <float *>_ptr(gx))
-            elif self.kind == BCE_WITH_LOGITS:
-                C.cg_bce_logits_bwd_f32(<const float *>_ptr(self.x), <const float *>_ptr(self.y), <const float *>_ptr(self.w),
-                                        <const float *>_ptr(self.pos_weight), <const float *>_ptr(g), n, <float *>_ptr(gx))
-            else:
-                C.cg_smooth_l1_bwd_f32(<const float *>_ptr(self.x), <const float *>_ptr(self.y), <const float *>_ptr(g),
-                                       n, self.beta, <float *>_ptr(gx))
-        else:
-            if self.kind == BCE:
-                C.cg_bce_bwd_f64(<const double *>_ptr(self.x), <const double *>_ptr(self.y), <const double *>_ptr(self.w),
-                                 <const double *>_ptr(g), n, <double *>_ptr(gx))
-            elif self.kind == BCE_WITH_LOGITS:
-                C.cg_bce_logits_bwd_f64(<const double *>_ptr(self.x), <const double *>_ptr(self.y), <const double *>_ptr(self.w),
-                                        <const double *>_ptr(self.pos_weight), <const double *>_ptr(g), n, <double *>_ptr(gx))
-            else:
-                C.cg_smooth_l1_bwd_f64(<const double *>_ptr(self.x), <const double *>_ptr(self.y), <const double *>_ptr(g),
-                                       n, self.beta, <double *>_ptr(gx))
+        cdef int64_t n = _size(self.x)
+        g = _row_grads(gy, self.reduction, self.denominator, n, code)
+        gx = _pointwise_loss_backward(self.kind, self.x, self.y, self.w, self.pos_weight, g, self.beta)
         return (_wrap(gx.reshape(self._input_shapes[0]), code), None)
 
 
-cdef ndarray _broadcast_operand(object operand, tuple shape, int code):
+cdef object _broadcast_operand(object operand, tuple shape, int code):
     """operand (a tensor or None) broadcast to shape as a contiguous array of dtype code."""
     if operand is None:
         return None
-    return np.ascontiguousarray(np.broadcast_to(_as_code((<TensorBase>operand)._data, code), shape))
+    cdef object data = _cast((<TensorBase>operand)._data, code)
+    return _contiguous(_xp(data).broadcast_to(data, shape))
 
 
 cdef object _pointwise_loss(int kind, TensorBase input, TensorBase target, object weight,
@@ -319,26 +241,10 @@ cdef object _pointwise_loss(int kind, TensorBase input, TensorBase target, objec
         raise ValueError(f"Using a target size ({_size_repr(_shape(target._data))}) that is different "
                          f"to the input size ({_size_repr(shape)}) is deprecated. Please ensure they "
                          "have the same size.")
-    cdef ndarray x = _broadcast_operand(input, shape, code), y = _broadcast_operand(target, shape, code)
-    cdef ndarray w = _broadcast_operand(weight, shape, code), pw = _broadcast_operand(pos_weight, shape, code)
-    cdef int64_t n = x.size
-    cdef ndarray losses = _empty(shape, code)
-    if code == FLOAT32:
-        if kind == BCE:
-            C.cg_bce_fwd_f32(<const float *>_ptr(x), <const float *>_ptr(y), <const float *>_ptr(w), n, <float *>_ptr(losses))
-        elif kind == BCE_WITH_LOGITS:
-            C.cg_bce_logits_fwd_f32(<const float *>_ptr(x), <const float *>_ptr(y), <const float *>_ptr(w),
-                                    <const float *>_ptr(pw), n, <float *>_ptr(losses))
-        else:
-            C.cg_smooth_l1_fwd_f32(<const float *>_ptr(x), <const float *>_ptr(y), n, beta, <float *>_ptr(losses))
-    else:
-        if kind == BCE:
-            C.cg_bce_fwd_f64(<const double *>_ptr(x), <const double *>_ptr(y), <const double *>_ptr(w), n, <double *>_ptr(losses))
-        elif kind == BCE_WITH_LOGITS:
-            C.cg_bce_logits_fwd_f64(<const double *>_ptr(x), <const double *>_ptr(y), <const double *>_ptr(w),
-                                    <const double *>_ptr(pw), n, <double *>_ptr(losses))
-        else:
-            C.cg_smooth_l1_fwd_f64(<const double *>_ptr(x), <const double *>_ptr(y), n, beta, <double *>_ptr(losses))
+    x, y = _broadcast_operand(input, shape, code), _broadcast_operand(target, shape, code)
+    w, pw = _broadcast_operand(weight, shape, code), _broadcast_operand(pos_weight, shape, code)
+    cdef int64_t n = _size(x)
+    losses = _pointwise_loss_forward(kind, x, y, w, pw, beta)
     cdef TensorBase out = _reduce_loss(losses, reduction_kind, float(n), shape, code)
     cdef PointwiseLossBackward node
     if _records(input):

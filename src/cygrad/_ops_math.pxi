@@ -35,7 +35,7 @@ cdef Node _connect3(Node node, object a, object b, object c, TensorBase out):
 
 cdef TensorBase _zeros_like_grad(TensorBase gy, tuple shape):
     """A zero gradient of `shape` in gy's dtype (a constant: nothing to differentiate)."""
-    return _wrap(_zeros(shape, gy._code), gy._code)
+    return _wrap(_zeros_on(gy._data, shape, gy._code), gy._code)
 
 
 cdef void _refuse_double_backward(str node_name, tuple tensors) except *:
@@ -123,9 +123,8 @@ cdef class WhereBackward0(Node):
 
 cdef tuple _nonzero_indices(TensorBase x):
     """torch.where(condition) with one argument: a tuple of int64 index tensors, one per dim."""
-    cdef ndarray data = x._data if x._data.ndim > 0 else x._data.reshape(1)
-    return tuple([_wrap(<ndarray>np.ascontiguousarray(idx, dtype=np.int64), INT64)
-                  for idx in np.nonzero(data)])
+    cdef object data = x._data if _ndim(x._data) > 0 else x._data.reshape(1)
+    return tuple([_wrap(_cast(_contiguous(idx), INT64), INT64) for idx in _xp(data).nonzero(data)])
 
 
 # ---- maximum, minimum ----
@@ -472,9 +471,9 @@ cdef object _prod_op(TensorBase x, object dim, bint keepdim, int requested_code)
             raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
         d = _wrap_dim(dim, ndim)
         dims = (d,) if ndim > 0 else ()
-    cdef ndarray result = _math_reduce(REDUCE_PROD, x._data, dims, code, 0.0)
+    cdef object result = _math_reduce(REDUCE_PROD, x._data, dims, code, 0.0)
     if keepdim and dim is not None:
-        result = _view_as_shape(result, _kept_shape(shape, dims))
+        result = _as_view(result, _kept_shape(shape, dims))
     cdef TensorBase out = _wrap(result, code)
     cdef ProdBackward node
     if _records(x):
@@ -514,10 +513,10 @@ cdef class ProdBackward(Node):
         if self.dim < 0 and zeros > 1 and not cg_grad_enabled:
             return (_zeros_like_grad(gy, in_shape),)  # every exclusive product holds a zero (torch)
         _refuse_double_backward(self.name(), (gy, x))
-        cdef ndarray g = gy._data
+        cdef object g = gy._data
         if self.dim >= 0:
             g = g.reshape(in_shape[:self.dim] + in_shape[self.dim + 1:])
-        return (_wrap(_prod_backward(x._data, _as_code(g, x._code), self.dim), x._code),)
+        return (_wrap(_prod_backward(x._data, _cast(g, x._code), self.dim), x._code),)
 
     cdef void release_saved(self):
         self.x.release()
@@ -546,11 +545,11 @@ cdef object _var_op(TensorBase x, object dim, double correction, bint keepdim, b
     if n - correction <= 0:
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than "
                       "the reduction factor (input numel divided by output numel).", UserWarning, stacklevel=2)
-    cdef ndarray result = _math_reduce(REDUCE_VAR, x._data, dims, x._code, correction)
+    cdef object result = _math_reduce(REDUCE_VAR, x._data, dims, x._code, correction)
     if is_std:
         _elementwise(K_SQRT, x._code, (result,), result)
     if keepdim:
-        result = _view_as_shape(result, _kept_shape(shape, dims))
+        result = _as_view(result, _kept_shape(shape, dims))
     cdef TensorBase out = _wrap(result, x._code)
     cdef VarBackward node
     if _records(x):
@@ -609,9 +608,9 @@ cdef object _logsumexp_op(TensorBase x, object dim, bint keepdim):
         x = _to_code(x, _float_code(x._code))
     cdef tuple shape = _shape(x._data)
     cdef tuple dims = _reduction_dims(dim, len(shape))
-    cdef ndarray result = _math_reduce(REDUCE_LOGSUMEXP, x._data, dims, x._code, 0.0)
+    cdef object result = _math_reduce(REDUCE_LOGSUMEXP, x._data, dims, x._code, 0.0)
     if keepdim:
-        result = _view_as_shape(result, _kept_shape(shape, dims))
+        result = _as_view(result, _kept_shape(shape, dims))
     cdef TensorBase out = _wrap(result, x._code)
     cdef LogsumexpBackward0 node
     if _records(x):
@@ -668,9 +667,9 @@ cdef object _norm_op(TensorBase x, object p, object dim, bint keepdim):
     if _math.isinf(order) and _count(shape, dims) == 0:
         raise RuntimeError("linalg.vector_norm cannot compute the inf norm on an empty tensor because "
                            "the operation does not have an identity")
-    cdef ndarray result = _math_reduce(REDUCE_NORM, x._data, dims, x._code, order)
+    cdef object result = _math_reduce(REDUCE_NORM, x._data, dims, x._code, order)
     if keepdim:
-        result = _view_as_shape(result, _kept_shape(shape, dims))
+        result = _as_view(result, _kept_shape(shape, dims))
     cdef TensorBase out = _wrap(result, x._code)
     cdef NormBackward node
     if _records(x):
@@ -740,9 +739,9 @@ cdef object _cumsum_op(TensorBase x, object dim, int requested_code, bint revers
         x = _to_code(x, code)
     cdef tuple shape = _shape(x._data)
     cdef int d = _wrap_dim(dim, len(shape))
-    cdef ndarray result
+    cdef object result
     if len(shape) == 0:
-        result = <ndarray>_as_code(x._data, code).copy()
+        result = _cast(x._data, code).copy()
     else:
         result = _cumsum(x._data, d, code, reverse)
     cdef TensorBase out = _wrap(result, code)
@@ -763,7 +762,7 @@ cdef class CumsumBackward0(Node):
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
         cdef tuple shape = _shape(gy._data)
-        if cnp.PyArray_SIZE(gy._data) <= 1 or shape[self.dim] == 1:
+        if _size(gy._data) <= 1 or shape[self.dim] == 1:
             return (gy,)
         return (_cumsum_op(gy, self.dim, NO_DTYPE, not self.reverse),)
 
@@ -818,7 +817,7 @@ cdef list _expand_ellipsis(list labels, int ell_dims, int total_ell):
 
 cdef object _diagonal_op(TensorBase x, int d1, int d2):
     """The diagonal of dims d1 < d2 as a view, moved to the last dim (numpy's diagonal layout)."""
-    cdef TensorBase out = _view_of(x, <ndarray>np.diagonal(x._data, 0, d1, d2))
+    cdef TensorBase out = _view_of(x, _xp(x._data).diagonal(x._data, 0, d1, d2))
     cdef DiagonalBackward0 node
     if _records(x):
         node = DiagonalBackward0.__new__(DiagonalBackward0)
@@ -835,13 +834,13 @@ cdef class DiagonalBackward0(Node):
     cdef tuple apply(self, list grads):
         cdef TensorBase gy = <TensorBase>grads[0]
         _check_no_double_backward(self, gy)
-        cdef ndarray gx = _zeros(self._input_shapes[0], gy._code)
-        # a writable view of gx's diagonal: np.diagonal's own view is read-only
+        cdef object gx = _zeros_on(gy._data, self._input_shapes[0], gy._code)
+        # a writable view of gx's diagonal: numpy's diagonal view is read-only
         cdef list shape = [s for i, s in enumerate(_shape(gx)) if i != self.d1 and i != self.d2]
         cdef list strides = [s for i, s in enumerate((<object>gx).strides) if i != self.d1 and i != self.d2]
         shape.append(_shape(gx)[self.d1])
         strides.append((<object>gx).strides[self.d1] + (<object>gx).strides[self.d2])
-        np.lib.stride_tricks.as_strided(gx, tuple(shape), tuple(strides))[...] = gy._data
+        _xp(gx).lib.stride_tricks.as_strided(gx, tuple(shape), tuple(strides))[...] = gy._data
         return (_wrap(gx, gy._code),)
 
 
@@ -926,7 +925,7 @@ cdef object _einsum_op(str equation, tuple operands):
     cdef list ell_dims = []
     cdef int ndim, letters
     for i, labels in enumerate(terms):
-        ndim = (<TensorBase>tensors[i])._data.ndim
+        ndim = _ndim((<TensorBase>tensors[i])._data)
         letters = len([l for l in labels if l != _ELLIPSIS])
         if _ELLIPSIS in labels:
             if letters > ndim:
@@ -1115,7 +1114,7 @@ def cumsum(input, dim, *, dtype=None):
 def outer(input, vec2):
     cdef TensorBase a = _tensor_arg("outer", input, "input", 1), b = _tensor_arg("outer", vec2, "vec2", 2)
     for tensor, arg in ((a, "self"), (b, "vec2")):
-        if (<TensorBase>tensor)._data.ndim != 1:
+        if _ndim((<TensorBase>tensor)._data) != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {arg}, but got {(<TensorBase>tensor)._data.ndim}-D")
     return _mul(_reshape_op(a, (_shape(a._data)[0], 1)), b)
 

@@ -64,9 +64,9 @@ cdef object _sum_op(TensorBase x, object dim, bint keepdim, int requested_code):
     cdef tuple shape = _shape(x._data)
     cdef tuple dims = _reduction_dims(dim, len(shape))
     cdef int code = requested_code if requested_code != NO_DTYPE else (x._code if _category(x._code) == 2 else INT64)
-    cdef ndarray result = _sum_axes(x._data, dims, code)
+    cdef object result = _sum_axes(x._data, dims, code)
     if keepdim:
-        result = _view_as_shape(result, _kept_shape(shape, dims))
+        result = _as_view(result, _kept_shape(shape, dims))
     cdef TensorBase out = _wrap(result, code)
     cdef SumBackward node
     if _records(x):
@@ -97,10 +97,10 @@ cdef object _mean_op(TensorBase x, object dim, bint keepdim, int requested_code)
     cdef tuple shape = _shape(x._data)
     cdef tuple dims = _reduction_dims(dim, len(shape))
     cdef int64_t n = _count(shape, dims)
-    cdef ndarray total = _sum_axes(x._data, dims, code)
+    cdef object total = _sum_axes(x._data, dims, code)
     _elementwise(K_MUL, code, (total, 1.0 / n if n else float("nan")), total)
     if keepdim:
-        total = _view_as_shape(total, _kept_shape(shape, dims))
+        total = _as_view(total, _kept_shape(shape, dims))
     cdef TensorBase out = _wrap(total, code)
     cdef MeanBackward node
     if _records(x):
@@ -163,11 +163,11 @@ cdef object _extreme_op(TensorBase x, object dim, bint keepdim, bint is_max):
     cdef TensorBase out, indices
     cdef int d
     if dim is None:
-        if cnp.PyArray_SIZE(x._data) == 0:
+        if _size(x._data) == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                "Specify the reduction dim with the 'dim' argument.")
         values, _ = _extreme_dim(x._data.reshape(-1), 0, is_max)
-        out = _wrap(<ndarray>values.reshape(()), code)
+        out = _wrap(values.reshape(()), code)
         if _records(x):
             all_node = ExtremeAllBackward.__new__(ExtremeAllBackward)
             all_node.is_max = is_max
@@ -177,14 +177,14 @@ cdef object _extreme_op(TensorBase x, object dim, bint keepdim, bint is_max):
         return out
     d = _wrap_dim(dim, len(shape))
     if len(shape) == 0:
-        values, idx = x._data.copy(), np.zeros((), dtype=np.int64)
+        values, idx = x._data.copy(), _zeros_on(x._data, (), INT64)
     else:
         if shape[d] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
         values, idx = _extreme_dim(x._data, d, is_max)
     if keepdim and len(shape) > 0:
-        values = _view_as_shape(values, _kept_shape(shape, (d,)))
-        idx = _view_as_shape(idx, _shape(values))
+        values = _as_view(values, _kept_shape(shape, (d,)))
+        idx = _as_view(idx, _shape(values))
     out = _wrap(values, code)
     indices = _wrap(idx, INT64)
     if _records(x):
@@ -224,7 +224,7 @@ cdef class ExtremeDimBackward(Node):
     """d max(x, dim) = dy at the returned index along dim, 0 elsewhere (likewise min)"""
     cdef bint is_max, keepdim
     cdef int dim
-    cdef ndarray indices   # not a saved tensor: it is never exposed to in-place writes by users
+    cdef object indices    # not a saved tensor: it is never exposed to in-place writes by users
 
     def name(self):
         return "MaxBackward0" if self.is_max else "MinBackward0"
@@ -240,7 +240,7 @@ cdef class ExtremeDimBackward(Node):
             kept = gy if self.keepdim else <TensorBase>_unsqueeze_op(gy, self.dim)
             indices = self.indices if self.keepdim else self.indices.reshape(_shape(kept._data))
             return (_scatter_selection(kept, indices, in_shape, self.dim),)
-        cdef ndarray g = gy._data
+        cdef object g = gy._data
         if self.keepdim:
             g = g.reshape(in_shape[:self.dim] + in_shape[self.dim + 1:])
         idx = self.indices.reshape(_shape(g))
@@ -255,11 +255,11 @@ cdef object _softmax_op(TensorBase x, object dim, bint log):
         raise TypeError(f"{name}() missing required argument 'dim'")
     if _category(x._code) != 2:
         raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for \'{_SCALAR_TYPE_NAMES[x._code]}\'')
-    cdef int ndim = cnp.PyArray_NDIM(x._data)
+    cdef int ndim = _ndim(x._data)
     cdef int d = _wrap_dim(dim, ndim)
-    cdef ndarray data = x._data if ndim > 0 else x._data.reshape(1)
-    cdef ndarray y = _softmax_family(LOG_SOFTMAX_FWD if log else SOFTMAX_FWD, data, None, d)
-    cdef TensorBase out = _wrap(<ndarray>y.reshape(_shape(x._data)) if ndim == 0 else y, x._code)
+    cdef object data = x._data if ndim > 0 else x._data.reshape(1)
+    cdef object y = _softmax_family(LOG_SOFTMAX_FWD if log else SOFTMAX_FWD, data, None, d)
+    cdef TensorBase out = _wrap(y.reshape(_shape(x._data)) if ndim == 0 else y, x._code)
     cdef SoftmaxBackward node
     if _records(x):
         node = SoftmaxBackward.__new__(SoftmaxBackward)
@@ -287,13 +287,13 @@ cdef class SoftmaxBackward(Node):
             if self.log:
                 return (_sub(gy, _mul(_unary(U_EXP, y_tensor), _sum_op(gy, self.dim, True, NO_DTYPE))),)
             return (_mul(y_tensor, _sub(gy, _sum_op(_mul(gy, y_tensor), self.dim, True, NO_DTYPE))),)
-        cdef ndarray y = y_tensor._data
+        cdef object y = y_tensor._data
         cdef tuple shape = _shape(y)
         if len(shape) == 0:
             y = y.reshape(1)
-        cdef ndarray gx = _softmax_family(LOG_SOFTMAX_BWD if self.log else SOFTMAX_BWD, y,
-                                          gy._data.reshape(_shape(y)), self.dim)
-        return (_wrap(<ndarray>gx.reshape(shape), gy._code),)
+        cdef object gx = _softmax_family(LOG_SOFTMAX_BWD if self.log else SOFTMAX_BWD, y,
+                                         gy._data.reshape(_shape(y)), self.dim)
+        return (_wrap(gx.reshape(shape), gy._code),)
 
     cdef void release_saved(self):
         self.y.release()

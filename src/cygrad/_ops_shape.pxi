@@ -1,9 +1,9 @@
-# Shape ops. Most return views (numpy views of the same storage) that share the input's version
+# Shape ops. Most return views (numpy or cupy views of the same storage) that share the input's version
 # counter, so an in-place write through a view invalidates what was saved from the base too.
 
 
-cdef TensorBase _view_of(TensorBase x, ndarray data):
-    """A tensor over `data`, a numpy view of x's storage."""
+cdef TensorBase _view_of(TensorBase x, object data):
+    """A tensor over `data`, a view of x's storage."""
     cdef TensorBase out = _wrap(data, x._code)
     out._version_counter = x._get_version()
     out._view_version = out._version_counter.value
@@ -39,7 +39,7 @@ cdef object _reshape_op(TensorBase x, tuple shape, str node_name="ViewBackward0"
     node_name is the name torch gives the op that asked (unsqueeze, squeeze, ...)."""
     if _shape(x._data) == shape and node_name == "ViewBackward0":
         return x
-    cdef ndarray data = x._data.reshape(shape)
+    cdef object data = x._data.reshape(shape)
     cdef TensorBase out = _view_of(x, data) if not data.flags.owndata else _wrap(data, x._code)
     cdef ViewBackward0 node
     if _records(x):
@@ -50,9 +50,9 @@ cdef object _reshape_op(TensorBase x, tuple shape, str node_name="ViewBackward0"
 
 
 cdef object _view_op(TensorBase x, tuple shape):
-    cdef ndarray data
+    cdef object data
     try:
-        data = _view_as_shape(x._data, shape)
+        data = _as_view(x._data, shape)
     except ValueError:
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one dimension "
@@ -78,7 +78,7 @@ cdef class ViewBackward0(Node):
 
 
 cdef object _permute_op(TensorBase x, tuple perm, str node_name="PermuteBackward0"):
-    cdef int ndim = cnp.PyArray_NDIM(x._data)
+    cdef int ndim = _ndim(x._data)
     if len(perm) != ndim:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not "
                            f"match the length of the desired ordering of dimensions i.e. input.dim() = "
@@ -86,7 +86,7 @@ cdef object _permute_op(TensorBase x, tuple perm, str node_name="PermuteBackward
     cdef tuple dims = tuple([_wrap_dim(p, ndim) for p in perm])
     if len(set(dims)) != ndim:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    cdef TensorBase out = _view_of(x, <ndarray>x._data.transpose(dims))
+    cdef TensorBase out = _view_of(x, x._data.transpose(dims))
     cdef PermuteBackward0 node
     if _records(x):
         node = PermuteBackward0.__new__(PermuteBackward0)
@@ -112,7 +112,7 @@ cdef class PermuteBackward0(Node):
 
 
 cdef object _transpose_op(TensorBase x, object dim0, object dim1, str node_name="TransposeBackward0"):
-    cdef int ndim = cnp.PyArray_NDIM(x._data)
+    cdef int ndim = _ndim(x._data)
     if ndim == 0:
         _wrap_dim(dim0, ndim)
         _wrap_dim(dim1, ndim)
@@ -171,7 +171,7 @@ cdef object _expand_op(TensorBase x, tuple shape):
     cdef tuple final = _expanded_shape(in_shape, shape, _tensor_type_name(x))
     if final == in_shape:
         return x
-    cdef TensorBase out = _view_of(x, <ndarray>np.broadcast_to(x._data, final))
+    cdef TensorBase out = _view_of(x, _xp(x._data).broadcast_to(x._data, final))
     if _records(x):
         _connect1(ExpandBackward0.__new__(ExpandBackward0), x, out)
     return out
@@ -213,7 +213,7 @@ cdef object _sum_to(TensorBase grad, tuple shape):
 # ---- copies ----
 
 cdef object _clone_op(TensorBase x):
-    cdef TensorBase out = _wrap(<ndarray>cnp.PyArray_NewCopy(x._data, cnp.NPY_CORDER), x._code)
+    cdef TensorBase out = _wrap(_copy(x._data), x._code)
     if _records(x):
         _connect1(CloneBackward0.__new__(CloneBackward0), x, out)
     return out
@@ -228,10 +228,10 @@ cdef class CloneBackward0(Node):
 # ---- public functions ----
 
 def reshape(input, *shape):
-    return _reshape_op(input, _infer_shape(shape, cnp.PyArray_SIZE((<TensorBase>input)._data)))
+    return _reshape_op(input, _infer_shape(shape, _size((<TensorBase>input)._data)))
 
 def view(input, *shape):
-    return _view_op(input, _infer_shape(shape, cnp.PyArray_SIZE((<TensorBase>input)._data)))
+    return _view_op(input, _infer_shape(shape, _size((<TensorBase>input)._data)))
 
 def permute(input, *dims):
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
@@ -243,9 +243,9 @@ def transpose(input, dim0, dim1):
 
 def t(input):
     cdef TensorBase x = input
-    if cnp.PyArray_NDIM(x._data) > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {cnp.PyArray_NDIM(x._data)}D")
-    return _transpose_op(x, 0, 1, "TBackward0") if cnp.PyArray_NDIM(x._data) == 2 else x
+    if _ndim(x._data) > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {_ndim(x._data)}D")
+    return _transpose_op(x, 0, 1, "TBackward0") if _ndim(x._data) == 2 else x
 
 def squeeze(input, dim=None):
     return _squeeze_op(input, dim)
@@ -266,4 +266,4 @@ def clone(input):
 
 def contiguous(input):
     cdef TensorBase x = input
-    return x if cnp.PyArray_IS_C_CONTIGUOUS(x._data) else _clone_op(x)
+    return x if _is_contiguous(x._data) else _clone_op(x)

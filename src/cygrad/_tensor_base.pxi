@@ -1,6 +1,7 @@
-# TensorBase: the compiled half of cygrad.Tensor. It holds the storage (a numpy ndarray: views,
-# strides and memory ownership are numpy's), the autograd metadata and the hot methods (operators,
-# the elementwise methods, backward). The Python class cygrad.Tensor adds the conveniences.
+# TensorBase: the compiled half of cygrad.Tensor. It holds the storage (a numpy ndarray, or a cupy
+# ndarray on a GPU: views, strides and memory ownership are theirs), the autograd metadata and the
+# hot methods (operators, the elementwise methods, backward). The Python class cygrad.Tensor adds
+# the conveniences.
 import warnings
 from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GetObject
 from cpython.object cimport PyObject
@@ -22,7 +23,7 @@ def _register_tensor_type(type cls):
     _tensor_type = cls
 
 
-cdef inline TensorBase _wrap(ndarray data, int code):
+cdef inline TensorBase _wrap(object data, int code):
     """A new tensor (no autograd history) over `data`, whose dtype code the caller knows."""
     cdef TensorBase t = TensorBase.__new__(_tensor_type)
     t._data = data
@@ -30,9 +31,9 @@ cdef inline TensorBase _wrap(ndarray data, int code):
     return t
 
 
-cdef TensorBase _wrap_array(ndarray data):
-    """A new tensor over a numpy array of any dtype cygrad supports."""
-    cdef int code = _code_of_typenum(cnp.PyArray_TYPE(data))
+cdef TensorBase _wrap_array(object data):
+    """A new tensor over a numpy (or device) array of any dtype cygrad supports."""
+    cdef int code = _array_code(data)
     if code == NO_DTYPE:
         raise TypeError(
             f"can't convert np.ndarray of type numpy.{data.dtype}. The only supported types are: "
@@ -40,8 +41,11 @@ cdef TensorBase _wrap_array(ndarray data):
     return _wrap(data, code)
 
 
-def _from_array(ndarray data, bint requires_grad=False):
-    """A tensor sharing `data`'s memory (cygrad's creation functions build on this)."""
+def _from_array(object data, bint requires_grad=False):
+    """A tensor sharing `data`'s memory, a numpy array or a device backend's array (cygrad's
+    creation functions build on this)."""
+    if not isinstance(data, ndarray) and _host(data):
+        raise TypeError(f"expected np.ndarray (got {type(data).__name__})")
     cdef TensorBase t = _wrap_array(data)
     if requires_grad:
         t._set_requires_grad(True)
@@ -62,7 +66,7 @@ def _make_subclass(type cls, TensorBase data, bint requires_grad):
 
 
 cdef class TensorBase:
-    cdef ndarray _data
+    cdef object _data               # numpy ndarray, or the device backend's array (cupy.ndarray)
     cdef int _code
     cdef bint _requires_grad
     cdef Node _grad_fn
@@ -233,23 +237,23 @@ cdef class TensorBase:
         return id(self)
 
     def __len__(self):
-        if cnp.PyArray_NDIM(self._data) == 0:
+        if _ndim(self._data) == 0:
             raise TypeError("len() of a 0-d tensor")
-        return cnp.PyArray_DIM(self._data, 0)
+        return _dim(self._data, 0)
 
     def numel(self):
-        return cnp.PyArray_SIZE(self._data)
+        return _size(self._data)
 
     def dim(self):
-        return cnp.PyArray_NDIM(self._data)
+        return _ndim(self._data)
 
     @property
     def ndim(self):
-        return cnp.PyArray_NDIM(self._data)
+        return _ndim(self._data)
 
     def item(self):
-        if cnp.PyArray_SIZE(self._data) != 1:
-            raise RuntimeError(f"a Tensor with {cnp.PyArray_SIZE(self._data)} elements cannot be "
+        if _size(self._data) != 1:
+            raise RuntimeError(f"a Tensor with {_size(self._data)} elements cannot be "
                                "converted to Scalar")
         return self._data.item()
 
@@ -260,12 +264,12 @@ cdef class TensorBase:
         return int(self.item())
 
     def __bool__(self):
-        if cnp.PyArray_SIZE(self._data) != 1:
+        if _size(self._data) != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.item())
 
     def __index__(self):
-        if _category(self._code) == 2 or cnp.PyArray_SIZE(self._data) != 1:
+        if _category(self._code) == 2 or _size(self._data) != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self._data.item())
 
@@ -506,5 +510,31 @@ cdef class TensorBase:
 
     @property
     def _array(self):
-        """The numpy array behind this tensor (no copy, no checks): for cygrad's Python layer."""
+        """The array behind this tensor (no copy, no checks): a numpy array, or the device
+        backend's array for a GPU tensor; for cygrad's Python layer."""
         return self._data
+
+    # ---- devices and DLPack ----
+    @property
+    def _device_index(self):
+        """-1 on the CPU, else the index of the GPU holding this tensor."""
+        return _device_index(self._data)
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Exports the storage as a DLPack capsule (zero-copy), as torch: the consumer then shares
+        this tensor's memory."""
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        kwargs = {}
+        if stream is not None:
+            kwargs["stream"] = stream
+        if max_version is not None:
+            kwargs["max_version"] = max_version
+        if dl_device is not None:
+            kwargs["dl_device"] = dl_device
+        if copy is not None:
+            kwargs["copy"] = copy
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()

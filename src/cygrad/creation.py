@@ -1,13 +1,15 @@
 """Functions that create tensors (torch.tensor, zeros, arange, randn, ...).
 
 numpy allocates and fills here (allocation is numpy's job in cygrad); the math of ops never
-runs through numpy."""
+runs through numpy. A GPU tensor (device="cuda") is filled on the host and copied over once, so
+random tensors hold the same values on every device under one manual_seed."""
 import math
 
 import numpy as np
 
 from cygrad import _core
 from cygrad.random import numpy_generator
+from cygrad.tensor import _device_index
 
 _BY_NUMPY_KIND = {"f": _core.float32, "i": _core.int64, "u": _core.int64, "b": _core.bool_}
 
@@ -26,13 +28,16 @@ def _size(size):
 
 
 def _check_device(device):
-    if device is not None:
-        from cygrad.tensor import device as Device
-        Device(device)
+    """The device index a device argument names (-1: the CPU, the default)."""
+    index = _device_index(device)
+    return -1 if index is None else index
 
 
-def _make(array, dtype, requires_grad):
+def _make(array, dtype, requires_grad, device=None):
     array = np.asarray(array, dtype=dtype.numpy_dtype, order="C")
+    index = _check_device(device)
+    if index >= 0:
+        array = _core._array_to_device(array, index)
     return _core._from_array(array, requires_grad)
 
 
@@ -42,10 +47,12 @@ def _default_float(dtype):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of data. Python floats give float32, ints int64, bools bool;
-    a numpy array keeps its dtype."""
+    a numpy array keeps its dtype; a tensor keeps its dtype and device."""
     _check_device(device)
     if isinstance(data, _core.TensorBase):
-        array = np.array(data._array)
+        if device is None:
+            device = data.device
+        array = np.array(data._host_array())
     else:
         keep_numpy_dtype = isinstance(data, (np.ndarray, np.generic))
         array = np.array(data)
@@ -61,7 +68,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     if dtype is None:
         dtype = _from_numpy_dtype(array.dtype)
-    return _make(np.array(array, dtype=dtype.numpy_dtype, copy=True), dtype, requires_grad)
+    return _make(np.array(array, dtype=dtype.numpy_dtype, copy=True), dtype, requires_grad, device)
 
 
 def _from_numpy_dtype(numpy_dtype):
@@ -83,28 +90,25 @@ def as_tensor(data, dtype=None, device=None):
     """data as a tensor, sharing memory when it already is one (or a numpy array) of that dtype."""
     _check_device(device)
     if isinstance(data, _core.TensorBase):
-        return data if dtype is None or dtype is data.dtype else data.to(dtype)
+        return data.to(device=device, dtype=dtype)
     if isinstance(data, np.ndarray) and (dtype is None or dtype.numpy_dtype == data.dtype):
-        return from_numpy(data)
-    return tensor(data, dtype=dtype)
+        return from_numpy(data).to(device=device)
+    return tensor(data, dtype=dtype, device=device)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
     dtype = _default_float(dtype)
-    return _make(np.zeros(_size(size), dtype=dtype.numpy_dtype), dtype, requires_grad)
+    return _make(np.zeros(_size(size), dtype=dtype.numpy_dtype), dtype, requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
     dtype = _default_float(dtype)
-    return _make(np.ones(_size(size), dtype=dtype.numpy_dtype), dtype, requires_grad)
+    return _make(np.ones(_size(size), dtype=dtype.numpy_dtype), dtype, requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
     dtype = _default_float(dtype)
-    return _make(np.empty(_size(size), dtype=dtype.numpy_dtype), dtype, requires_grad)
+    return _make(np.empty(_size(size), dtype=dtype.numpy_dtype), dtype, requires_grad, device)
 
 
 def _scalar_dtype(value):
@@ -116,33 +120,37 @@ def _scalar_dtype(value):
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
     if isinstance(fill_value, _core.TensorBase):
         fill_value = fill_value.item()
     dtype = dtype or _scalar_dtype(fill_value)
-    return _make(np.full(_size((size,)), fill_value, dtype=dtype.numpy_dtype), dtype, requires_grad)
+    return _make(np.full(_size((size,)), fill_value, dtype=dtype.numpy_dtype), dtype, requires_grad,
+                 device)
 
+
+# the *_like functions create on input's device unless told otherwise, as torch's
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
-    return zeros(*input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
+    return zeros(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False):
-    return ones(*input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
+    return ones(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):
-    return empty(*input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
+    return empty(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, device=device,
-                requires_grad=requires_grad)
+    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype,
+                device=device or input.device, requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """Values start, start + step, ... below end: int64 when all arguments are ints, else float32."""
-    _check_device(device)
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, _core.TensorBase) else v for v in (start, end, step))
@@ -155,12 +163,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         dtype = _core.int64 if all_ints else _core.float32
     count = max(0, math.ceil((end - start) / step))
     values = start + np.arange(count, dtype=np.float64 if dtype.is_floating_point else np.int64) * step
-    return _make(values, dtype, requires_grad)
+    return _make(values, dtype, requires_grad, device)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     """steps values evenly spaced from start to end, both included (torch's symmetric formula)."""
-    _check_device(device)
     dtype = _default_float(dtype)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -170,34 +177,30 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     values = np.where(index < half, start + index * step, end - (steps - 1 - index) * step)
     if steps == 1:
         values[0] = start
-    return _make(values, dtype, requires_grad)
+    return _make(values, dtype, requires_grad, device)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
     dtype = _default_float(dtype)
-    return _make(np.eye(n, n if m is None else m, dtype=dtype.numpy_dtype), dtype, requires_grad)
+    return _make(np.eye(n, n if m is None else m, dtype=dtype.numpy_dtype), dtype, requires_grad, device)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1)."""
-    _check_device(device)
     dtype = _default_float(dtype)
     values = numpy_generator(generator).random(_size(size), dtype=dtype.numpy_dtype)
-    return _make(values, dtype, requires_grad)
+    return _make(values, dtype, requires_grad, device)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
-    _check_device(device)
     dtype = _default_float(dtype)
     values = numpy_generator(generator).standard_normal(_size(size), dtype=dtype.numpy_dtype)
-    return _make(values, dtype, requires_grad)
+    return _make(values, dtype, requires_grad, device)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Integers uniform in [low, high): randint(high, size) or randint(low, high, size)."""
-    _check_device(device)
     if size is None:
         low, high, size = 0, low, high
     if size is None:
@@ -206,19 +209,20 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dtype = dtype or _core.int64
     values = numpy_generator(generator).integers(low, high, size=_size((size,)))
-    return _make(values, dtype, requires_grad)
+    return _make(values, dtype, requires_grad, device)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1."""
-    _check_device(device)
     dtype = dtype or _core.int64
-    return _make(numpy_generator(generator).permutation(n), dtype, requires_grad)
+    return _make(numpy_generator(generator).permutation(n), dtype, requires_grad, device)
 
 
-def rand_like(input, *, dtype=None, requires_grad=False):
-    return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def rand_like(input, *, dtype=None, device=None, requires_grad=False):
+    return rand(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
 
 
-def randn_like(input, *, dtype=None, requires_grad=False):
-    return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def randn_like(input, *, dtype=None, device=None, requires_grad=False):
+    return randn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)

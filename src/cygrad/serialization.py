@@ -151,7 +151,7 @@ class _Encoder:
             self._names.add(name)
             self._by_tensor[id(t)] = name
             # contiguous; np.asarray keeps 0-d arrays 0-d (np.ascontiguousarray would not)
-            self.arrays[name] = np.asarray(t._array, order="C")
+            self.arrays[name] = np.asarray(t._host_array(), order="C")   # GPU tensors: a host copy
         node = {"tensor": name, "dtype": t.dtype.name}
         if t.requires_grad:
             node["requires_grad"] = True
@@ -175,10 +175,34 @@ def load(f, map_location=None, *, weights_only=True):
     """Read a checkpoint written by cygrad.save, any safetensors file, or a PyTorch zip checkpoint
     (torch.save of tensors and plain containers, e.g. a state_dict).
 
-    Tensors load on the CPU (cygrad's only device), so map_location may name 'cpu' or be left out;
-    loading is always weights-only (weights_only=False does not enable arbitrary unpickling)."""
+    Tensors load on the CPU, or on the device map_location names ('cuda', 'cuda:1', a
+    cygrad.device); loading is always weights-only (weights_only=False does not enable arbitrary
+    unpickling)."""
+    target = None
     if isinstance(map_location, (str, device)):
-        device(map_location)     # raises for devices cygrad does not have
+        target = device(map_location)
+        if target.type == "cuda":
+            from cygrad import cuda
+            cuda.init()          # the clear error now, when CUDA is not available
+    result = _load(f)
+    return result if target is None or target.type == "cpu" else _to_device(result, target)
+
+
+def _to_device(obj, target):
+    """obj (loaded tensors in plain containers) with every tensor moved to target."""
+    if isinstance(obj, _core.TensorBase):   # a leaf stays a leaf
+        return obj.detach().to(target).requires_grad_(obj.requires_grad)
+    if isinstance(obj, dict):
+        moved = type(obj)()
+        for key, value in obj.items():
+            moved[key] = _to_device(value, target)
+        return moved
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_device(value, target) for value in obj)
+    return obj
+
+
+def _load(f):
     name = _source_name(f)
     if hasattr(f, "read"):
         data = f.read()

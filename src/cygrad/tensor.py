@@ -9,20 +9,35 @@ from cygrad.size import Size
 
 
 class device:
-    """A device name: 'cpu' (the CUDA backend is a later addition)."""
+    """A device, as torch.device: 'cpu', 'cuda' (the current GPU) or 'cuda:N'; also
+    device('cuda', N) and device(N) for GPU N. GPUs are served by the CuPy backend
+    (cygrad.cuda.is_available() says whether one can be used)."""
 
     __slots__ = ("type", "index")
 
-    def __init__(self, spec="cpu", index=None):
-        if isinstance(spec, device):
-            spec, index = spec.type, spec.index
-        kind, _, number = str(spec).partition(":")
-        if kind != "cpu":
-            raise RuntimeError(f"Expected one of cpu device type at start of device string: {spec}"
-                               if kind not in ("cuda",) else
-                               "cygrad was built without a CUDA backend; only 'cpu' is available")
+    def __init__(self, type="cpu", index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        elif isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type
+        spec = str(type)
+        kind, sep, number = spec.partition(":")
+        if kind not in _DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of "
+                               f"device string: {spec}")
+        if sep:
+            if not number.isdigit() or (len(number) > 1 and number[0] == "0"):
+                raise RuntimeError(f"Invalid device string: '{spec}'")
+            if index is not None:
+                raise RuntimeError("type (string) must not include an index because index was passed "
+                                   f"explicitly: {spec}")
+            index = int(number)
+        if index is not None:
+            index = int(index)
+            if index < 0:
+                raise RuntimeError(f"Device index must not be negative")
         self.type = kind
-        self.index = int(number) if number else index
+        self.index = index
 
     def __eq__(self, other):
         if isinstance(other, str):
@@ -38,6 +53,24 @@ class device:
     def __repr__(self):
         return f"device(type='{self.type}')" if self.index is None else \
             f"device(type='{self.type}', index={self.index})"
+
+
+_Device = device   # for methods whose `device` parameter hides the class
+_DEVICE_TYPES = ("cpu", "cuda")
+
+
+def _device_index(spec):
+    """-1 for the CPU, else the GPU index a device spec names ('cuda' is the current GPU); None
+    for None."""
+    if spec is None:
+        return None
+    d = spec if isinstance(spec, device) else device(spec)
+    if d.type == "cpu":
+        return -1
+    if d.index is not None:
+        return d.index
+    from cygrad import cuda
+    return cuda.current_device()
 
 
 CPU = device("cpu")
@@ -83,15 +116,26 @@ class Tensor(TensorBase):
         return self._array.itemsize
 
     def data_ptr(self):
-        return self._array.ctypes.data
+        if self._device_index < 0:
+            return self._array.ctypes.data
+        return _core._device_backend().data_address(self._array)
 
     @property
     def device(self):
-        return CPU
+        index = self._device_index
+        return CPU if index < 0 else device("cuda", index)
 
     @property
     def is_cuda(self):
-        return False
+        return self._device_index >= 0
+
+    @property
+    def is_cpu(self):
+        return self._device_index < 0
+
+    def get_device(self):
+        """-1 for a CPU tensor, else the index of its GPU (torch.Tensor.get_device)."""
+        return self._device_index
 
     @property
     def T(self):
@@ -102,16 +146,27 @@ class Tensor(TensorBase):
         return self.transpose(-2, -1)
 
     # ---- conversion ----
+    def _host_array(self):
+        """The values as a numpy array: the storage itself on the CPU, a copy from a GPU."""
+        return self._array if self._device_index < 0 else _core._to_host_array(self._array)
+
     def tolist(self):
-        return self._array.tolist()
+        return self._host_array().tolist()
 
     def numpy(self, *, force=False):
+        if self._device_index >= 0:
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                                "Tensor.cpu() to copy the tensor to host memory first.")
+            return self._host_array()
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         return self._array
 
     def __array__(self, dtype=None, copy=None):
+        if self._device_index >= 0:
+            self.numpy()   # torch's error: a GPU tensor is not implicitly copied to the host
         array = self._array
         if dtype is not None and array.dtype != dtype:
             return array.astype(dtype)
@@ -124,13 +179,15 @@ class Tensor(TensorBase):
 
     def __repr__(self, *, tensor_contents=None):
         suffixes = []
+        if self._device_index >= 0:
+            suffixes.append(f"device='{self.device}'")
         if shows_dtype(self._array.dtype, self._array.size):
             suffixes.append(f"dtype={self.dtype!r}")
         if self.grad_fn is not None:
             suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             suffixes.append("requires_grad=True")
-        return tensor_repr(self._array, suffixes=suffixes)
+        return tensor_repr(self._host_array(), suffixes=suffixes)
 
     def __format__(self, spec):
         if self.ndim == 0:
@@ -138,18 +195,32 @@ class Tensor(TensorBase):
         return object.__format__(self, spec)
 
     def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """This tensor converted to a dtype and/or moved to a device: self when nothing changes
+        (unless copy), else a copy that stays in the graph. to(dtype), to(device),
+        to(device, dtype), to(other_tensor)."""
         for arg in args:
             if isinstance(arg, _core.DType):
                 dtype = arg
             elif isinstance(arg, Tensor):
-                dtype = arg.dtype
+                dtype, device = arg.dtype, arg.device
             else:
                 device = arg
-        if device is not None:
-            globals()["device"](device)  # validates: only the CPU exists in this build
-        if dtype is None or dtype is self.dtype:
-            return self.clone() if copy else self
-        return _core.to_dtype(self, dtype)
+        result = self
+        index = _device_index(device)
+        if index is not None and index != self._device_index:
+            result = _core.to_device(result, index)
+        if dtype is not None and dtype is not result.dtype:
+            result = _core.to_dtype(result, dtype)
+        return result.clone() if copy and result is self else result
+
+    def cuda(self, device=None, non_blocking=False):
+        """A copy on GPU `device` (default: the current one); self when it is there already."""
+        if device is None or isinstance(device, int):
+            device = _Device("cuda", device)
+        return self.to(device)
+
+    def cpu(self):
+        return _core.to_device(self, -1)
 
     def type(self, dtype=None):
         if dtype is None:
@@ -170,9 +241,6 @@ class Tensor(TensorBase):
 
     def bool(self):
         return self.to(_core.bool_)
-
-    def cpu(self):
-        return self
 
     # ---- methods that spell the functions ----
     def sum(self, dim=None, keepdim=False, *, dtype=None):
@@ -409,26 +477,31 @@ class Tensor(TensorBase):
     def outer(self, vec2):
         return _core.outer(self, vec2)
 
-    # ---- creation helpers as methods ----
-    def new_tensor(self, data, dtype=None, requires_grad=False):
+    # ---- creation helpers as methods: self's dtype and device unless given ----
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from cygrad.creation import tensor
-        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None, requires_grad=False):
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         from cygrad.creation import zeros
-        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                     requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad=False):
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         from cygrad.creation import ones
-        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         from cygrad.creation import full
-        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, requires_grad=False):
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         from cygrad.creation import empty
-        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return empty(*size, dtype=dtype or self.dtype, device=device or self.device,
+                     requires_grad=requires_grad)
 
 
 _core._register_tensor_type(Tensor)

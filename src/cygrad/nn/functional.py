@@ -91,7 +91,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return input * 0.0
     from cygrad.random import numpy_generator
     keep = numpy_generator().random(tuple(input.shape)) >= p
-    mask = _core._from_array(keep.astype(input._array.dtype))
+    mask = _core._from_array(keep.astype(input.dtype.numpy_dtype)).to(input.device)
     return input * mask * (1.0 / (1.0 - p))
 
 
@@ -105,8 +105,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
                            "(while checking arguments for embedding)")
     rows = _core.index_select(weight, 0, input.reshape(-1))
     if padding_idx is not None and rows.requires_grad:
-        keep = _core._from_array((input._array.reshape(-1, 1) != padding_idx % weight.shape[0])
-                                 .astype(weight._array.dtype))
+        keep = _core._from_array((input._host_array().reshape(-1, 1) != padding_idx % weight.shape[0])
+                                 .astype(weight.dtype.numpy_dtype)).to(weight.device)
         rows.register_hook(lambda grad: grad * keep)
     return rows.reshape(*input.shape, weight.shape[1])
 

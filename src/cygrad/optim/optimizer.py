@@ -219,8 +219,9 @@ class Optimizer:
         def cast(param, value, key=None):
             if _is_tensor(value):
                 copy = value.detach().clone()
-                if key != "step" and param.is_floating_point() and copy.dtype != param.dtype:
-                    copy = copy.to(param.dtype)
+                if key != "step":   # state goes to its parameter's device and dtype ('step': as is)
+                    copy = copy.to(device=param.device, dtype=param.dtype if
+                                   param.is_floating_point() and copy.dtype != param.dtype else None)
                 return copy if copy.is_contiguous() else copy.contiguous()
             if isinstance(value, dict):
                 return {k: cast(param, v, key=k) for k, v in value.items()}

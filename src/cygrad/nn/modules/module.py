@@ -251,19 +251,27 @@ class Module:
         return self
 
     def to(self, *args, dtype=None, device=None, **_ignored):
+        """Moves and/or converts every parameter and buffer in place (the Parameter objects stay,
+        so an optimizer made before keeps working: its state follows on its next step).
+        to(device), to(dtype), to(device, dtype), to(tensor); dtype converts floating tensors."""
         for arg in args:
             if isinstance(arg, _core.DType):
                 dtype = arg
+            elif isinstance(arg, _core.TensorBase):
+                dtype, device = arg.dtype, arg.device
             else:
                 device = arg
+        if dtype is not None and not dtype.is_floating_point:
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         if device is not None:
             from cygrad.tensor import device as Device
-            Device(device)  # validates: only the CPU exists in this build
-        if dtype is None:
+            device = Device(device)
+        if dtype is None and device is None:
             return self
-        if not dtype.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
-        return self._apply_to_tensors(lambda t: t.to(dtype) if t.dtype.is_floating_point else t)
+
+        def convert(t):
+            return t.to(device=device, dtype=dtype if t.dtype.is_floating_point else None)
+        return self._apply_to_tensors(convert)
 
     def float(self):
         return self.to(_core.float32)
@@ -271,8 +279,13 @@ class Module:
     def double(self):
         return self.to(_core.float64)
 
+    def cuda(self, device=None):
+        """Moves every parameter and buffer to GPU `device` (default: the current one)."""
+        from cygrad.tensor import device as Device
+        return self.to(Device("cuda", device) if device is None or isinstance(device, int) else device)
+
     def cpu(self):
-        return self
+        return self.to("cpu")
 
     # ---- state ----
     def state_dict(self, destination=None, prefix="", keep_vars=False):

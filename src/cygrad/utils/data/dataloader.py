@@ -11,7 +11,7 @@ def default_collate(samples):
     become a tensor, and tuples/lists/dicts are collated element by element."""
     first = samples[0]
     if isinstance(first, _core.TensorBase):
-        return _core._from_array(np.stack([s._array for s in samples]))
+        return _core.stack(list(samples), 0).detach()
     if isinstance(first, (bool, int, float)):
         from cygrad.creation import tensor
         return tensor(samples, dtype=_core.float64 if isinstance(first, float) and not isinstance(first, bool) else None)
