@@ -78,11 +78,24 @@
             const T g = row_grad[i];                                                               \
             const T nll_scale = (T)((1 - eps) * WEIGHT(weight, t));                                \
             const T smooth_scale = (T)(eps / c);                                                   \
-            for (int64_t k = 0; k < c; ++k) {                                                      \
-                const T p = vm_exp(logp[k]);                                                       \
-                gx[k] = g * (nll_scale * (p - (k == t)) +                                          \
-                             smooth_scale * (p * (T)weight_total - WEIGHT(weight, k)));            \
+            /* every class as if it were not the target (a loop without per-element branches, so \
+             * it vectorizes), then the target's entry again with its indicator */                \
+            if (weight) {                                                                          \
+                CG_SIMD_LOOP                                                                       \
+                for (int64_t k = 0; k < c; ++k) {                                                  \
+                    const T p = vm_exp(logp[k]);                                                   \
+                    gx[k] = g * (nll_scale * p + smooth_scale * (p * (T)weight_total - weight[k]));\
+                }                                                                                  \
+            } else {                                                                               \
+                CG_SIMD_LOOP                                                                       \
+                for (int64_t k = 0; k < c; ++k) {                                                  \
+                    const T p = vm_exp(logp[k]);                                                   \
+                    gx[k] = g * (nll_scale * p + smooth_scale * (p * (T)weight_total - 1));        \
+                }                                                                                  \
             }                                                                                      \
+            const T p_target = vm_exp(logp[t]);                                                    \
+            gx[t] = g * (nll_scale * (p_target - 1) +                                              \
+                         smooth_scale * (p_target * (T)weight_total - WEIGHT(weight, t)));         \
         }                                                                                          \
     }                                                                                              \
                                                                                                    \
