@@ -6,6 +6,22 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 
+SIMD_PATHS = ["scalar", "avx2", "avx512"]
+
+
+@pytest.fixture(params=SIMD_PATHS)
+def simd_path(request):
+    """Forces each SIMD path for the test (skipped where the CPU lacks it), restoring it after."""
+    from cygrad import _core
+    original = _core.simd_path()
+    try:
+        _core.set_simd_path(request.param)
+    except RuntimeError:
+        pytest.skip(f"this CPU does not support the {request.param} path")
+    yield request.param
+    _core.set_simd_path(original)
+
+
 @pytest.fixture
 def torch():
     """torch when installed; tests that compare against it skip cleanly otherwise."""

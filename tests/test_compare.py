@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import cygrad
-from cygrad import _core
 from helpers import dtype_name, to_numpy
 
 NAN, INF = float("nan"), float("inf")
@@ -808,16 +807,6 @@ def test_equal(torch):
 # every SIMD path of the predicate kernels
 # ---------------------------------------------------------------------------------------------
 
-
-@pytest.fixture(params=["scalar", "avx2", "avx512"])
-def simd_path(request):
-    original = _core.simd_path()
-    try:
-        _core.set_simd_path(request.param)
-    except RuntimeError:
-        pytest.skip(f"this CPU does not support the {request.param} path")
-    yield request.param
-    _core.set_simd_path(original)
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 17, 33, 64, 1031])

@@ -39,16 +39,6 @@ def single_threaded_numpy():
         yield
 
 
-@pytest.fixture(params=PATHS)
-def simd_path(request):
-    original = _core.simd_path()
-    try:
-        _core.set_simd_path(request.param)
-    except RuntimeError:
-        pytest.skip(f"this CPU does not support the {request.param} path")
-    yield request.param
-    _core.set_simd_path(original)
-
 
 @pytest.fixture(params=[1, 2])
 def threads(request):

@@ -89,17 +89,6 @@ def ulp_errors(got, ref):
     return err
 
 
-@pytest.fixture(params=PATHS)
-def simd_path(request):
-    """Forces a SIMD path for the test (skipped where the CPU lacks it), restoring it after."""
-    original = _core.simd_path()
-    try:
-        _core.set_simd_path(request.param)
-    except RuntimeError:
-        pytest.skip(f"this CPU does not support the {request.param} path")
-    yield request.param
-    _core.set_simd_path(original)
-
 
 def apply(name, x):
     return getattr(cygrad, name)(cygrad.from_numpy(x)).numpy()
