@@ -65,13 +65,7 @@ class Adagrad(Optimizer):
             weight_decay = float(group["weight_decay"])
             eps = float(group["eps"])
             maximize = bool(group["maximize"])
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:  # a group added after construction (torch raises KeyError)
-                    self._init_state(p, group)
+            for p, grad, state in self._params_with_grad(group):
                 _core.adagrad_step(p, grad, state["sum"], state["step"], lr, lr_decay,
                                    weight_decay, eps, maximize)
         return loss

@@ -65,6 +65,14 @@ class Adam(Optimizer):
     }
     _tensor_steps = True
 
+    def _init_state(self, p, group):
+        state = self.state[p]
+        state["step"] = tensor(0.0)
+        state["exp_avg"] = zeros_like(p)
+        state["exp_avg_sq"] = zeros_like(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = zeros_like(p)
+
     @_step_no_grad
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
@@ -77,17 +85,7 @@ class Adam(Optimizer):
             amsgrad = bool(group["amsgrad"])
             maximize = bool(group["maximize"])
             decoupled = bool(group["decoupled_weight_decay"])
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = tensor(0.0)
-                    state["exp_avg"] = zeros_like(p)
-                    state["exp_avg_sq"] = zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = zeros_like(p)
+            for p, grad, state in self._params_with_grad(group):
                 _core.adam_step(p, grad, state["exp_avg"], state["exp_avg_sq"],
                                 state["max_exp_avg_sq"] if amsgrad else None, state["step"], lr,
                                 beta1, beta2, eps, weight_decay, decoupled, maximize)

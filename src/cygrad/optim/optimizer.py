@@ -171,6 +171,19 @@ class Optimizer:
     def step(self, closure=None):
         raise NotImplementedError
 
+    def _params_with_grad(self, group):
+        """(param, grad, state) for each parameter of `group` that has a gradient. A parameter
+        without state yet gets it from the optimizer's _init_state(param, group): Adagrad fills it
+        at construction, the others lazily, and a group added later starts there too."""
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                self._init_state(p, group)
+            yield p, grad, state
+
     def _evaluate(self, closure):
         """The closure's loss, computed with grad mode on (step itself runs under no_grad)."""
         if closure is None:

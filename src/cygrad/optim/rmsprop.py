@@ -51,6 +51,15 @@ class RMSprop(Optimizer):
     }
     _tensor_steps = True
 
+    def _init_state(self, p, group):
+        state = self.state[p]
+        state["step"] = tensor(0.0)
+        state["square_avg"] = zeros_like(p)
+        if float(group["momentum"]) > 0:
+            state["momentum_buffer"] = zeros_like(p)
+        if group["centered"]:
+            state["grad_avg"] = zeros_like(p)
+
     @_step_no_grad
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
@@ -63,18 +72,7 @@ class RMSprop(Optimizer):
             momentum = float(group["momentum"])
             centered = bool(group["centered"])
             maximize = bool(group["maximize"])
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = tensor(0.0)
-                    state["square_avg"] = zeros_like(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = zeros_like(p)
-                    if centered:
-                        state["grad_avg"] = zeros_like(p)
+            for p, grad, state in self._params_with_grad(group):
                 _core.rmsprop_step(p, grad, state["square_avg"],
                                    state["grad_avg"] if centered else None,
                                    state["momentum_buffer"] if momentum > 0 else None,
