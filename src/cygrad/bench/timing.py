@@ -8,8 +8,9 @@ minimum) over rounds -- never the mean, which one preempted batch would drag.
 import gc
 import os
 import statistics
+import threading
 from dataclasses import dataclass
-from time import perf_counter, process_time
+from time import clock_gettime_ns, perf_counter, process_time, sleep
 
 
 @dataclass
@@ -48,12 +49,59 @@ def calibrate(fn, min_batch_s, max_number=1_000_000, clock=perf_counter):
         number = min(max_number, max(2 * number, guess))
 
 
+def _thread_cpu_clock(tid):
+    """Linux's CPU-time clock id of thread `tid` of this process (MAKE_THREAD_CPUCLOCK in the
+    kernel's posix-timers.h: per-thread, scheduler clock); readable for any thread of the
+    calling process."""
+    return ((~tid) << 3) | 4 | 2
+
+
+def _other_threads_cpu_ns():
+    """CPU nanoseconds used so far by this process's threads other than the calling one, or None
+    where that cannot be read (not Linux)."""
+    own = threading.get_native_id()
+    total = 0
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except (OSError, AttributeError):
+        return None
+    for tid in tids:
+        if tid == own:
+            continue
+        try:
+            total += clock_gettime_ns(_thread_cpu_clock(tid))
+        except OSError:  # the thread ended between listdir and the read
+            continue
+    return total
+
+
+def wait_for_idle_threads(window_s=0.005, busy_fraction=0.1, timeout_s=0.5):
+    """Returns once the process's other threads used under `busy_fraction` of a CPU for a whole
+    `window_s` (or after `timeout_s`).
+
+    Thread pools keep spinning after a call in the hope of another one: OpenBLAS's workers for
+    about 0.1 s, torch's OpenMP workers for about 10 ms, cygrad's for 200 us. A library timed
+    while another's workers still spin shares its cores with them (OpenBLAS's leftover spin
+    halved cygrad's 2-thread sgemm on this 2-core machine), which measures the previous library,
+    not this one. So every batch starts with the other pools asleep, as in a program that uses
+    one library."""
+    deadline = perf_counter() + timeout_s
+    before = _other_threads_cpu_ns()
+    while before is not None and perf_counter() < deadline:
+        sleep(window_s)
+        after = _other_threads_cpu_ns()
+        if after is None or after - before < busy_fraction * window_s * 1e9:
+            return
+        before = after
+
+
 def time_interleaved(fns, rounds=15, min_batch_s=0.2, warmup=2, clock=perf_counter):
     """Times each callable of `fns` ({label: fn}) in `rounds` interleaved rounds.
 
     Returns {label: Timing}. Every callable is first called `warmup` times (caches, allocator,
     lazy imports), then calibrated to a batch size, then the rounds run with the order rotated
-    each round so no library always goes first."""
+    each round so no library always goes first. Every batch waits for the other libraries'
+    thread pools to stop spinning first (wait_for_idle_threads)."""
     labels = list(fns)
     for label in labels:
         for _ in range(warmup):
@@ -64,11 +112,15 @@ def time_interleaved(fns, rounds=15, min_batch_s=0.2, warmup=2, clock=perf_count
     gc.collect()
     gc.freeze()
     try:
-        numbers = {label: calibrate(fns[label], min_batch_s, clock=clock) for label in labels}
+        numbers = {}
+        for label in labels:
+            wait_for_idle_threads()
+            numbers[label] = calibrate(fns[label], min_batch_s, clock=clock)
         samples = {label: [] for label in labels}
         for r in range(rounds):
             k = r % len(labels)
             for label in labels[k:] + labels[:k]:
+                wait_for_idle_threads()
                 samples[label].append(time_batch(fns[label], numbers[label], clock)
                                       / numbers[label])
     finally:
