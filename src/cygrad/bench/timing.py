@@ -10,7 +10,12 @@ import os
 import statistics
 import threading
 from dataclasses import dataclass
-from time import clock_gettime_ns, perf_counter, process_time, sleep
+from time import perf_counter, process_time, sleep
+
+try:
+    from time import clock_gettime_ns
+except ImportError:  # Windows
+    clock_gettime_ns = None
 
 
 @dataclass
@@ -59,6 +64,8 @@ def _thread_cpu_clock(tid):
 def _other_threads_cpu_ns():
     """CPU nanoseconds used so far by this process's threads other than the calling one, or None
     where that cannot be read (not Linux)."""
+    if clock_gettime_ns is None:
+        return None
     own = threading.get_native_id()
     total = 0
     try:
