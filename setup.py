@@ -33,17 +33,21 @@ class IncrementalBuildExt(build_ext):
 
     setuptools recompiles every source of an extension when any one changes; the Cython-generated
     _core.c alone takes minutes, a kernel file seconds. An object is out of date when it is older
-    than its source or than any header under csrc/ (headers are few and rarely change).
+    than its source or than a header it may include: any header under csrc/ for a kernel file,
+    only the public ones under csrc/include/ for the Cython-generated file (so that editing a
+    kernel's private header costs seconds, not minutes).
     """
 
     def build_extension(self, ext):
         compile_every_source = self.compiler.compile
-        headers = glob("csrc/**/*.h", recursive=True)
+        kernel_headers = glob("csrc/**/*.h", recursive=True)
+        public_headers = glob("csrc/include/**/*.h", recursive=True)
 
         def compile_stale(sources, output_dir=None, **kwargs):
             objects = self.compiler.object_filenames(sources, output_dir=output_dir)
             stale = [src for src, obj in zip(sources, objects)
-                     if self.force or _older_than_any(obj, [src, *headers])]
+                     if self.force or _older_than_any(
+                         obj, [src, *(kernel_headers if src.startswith("csrc") else public_headers)])]
             if stale:
                 compile_every_source(stale, output_dir=output_dir, **kwargs)
             return objects
