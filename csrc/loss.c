@@ -1,50 +1,38 @@
-/* Loss kernels (see cygrad/loss.h). Cross-entropy is log-softmax and NLL fused: one pass finds
- * the row max, one sums exp(x - max) in double, one writes log-probabilities and the loss, so
- * logits of +-1000 are exact. Formulas are written once for float and double with <tgmath.h>;
- * exp, log and log1p are vecmath.h's (vectorized for float, libm for double). */
+/* Loss kernels (see cygrad/loss.h). Cross-entropy's forward is nn.c's log-softmax (stable for
+ * logits of +-1000, vectorized per SIMD level, split over rows) followed by the per-row loss; its
+ * backward is compiled per SIMD level and split over rows too. Formulas are written once for
+ * float and double with <tgmath.h>; exp, log and log1p are vecmath.h's (vectorized for float,
+ * libm for double). */
 #include "cygrad/loss.h"
 
 #include <tgmath.h>
 
+#include "cygrad/nn.h"
+#include "cygrad/parallel.h"
 #include "simd_variants.h"
 #include "vecmath.h"
 
-/* partial sums of a row's exponentials: the loop over them vectorizes */
-#define LANES 16
+/* Rows of cross-entropy's backward per parallel chunk: enough exponentials to pay for a thread */
+static int64_t row_grain(int64_t c) { return (CG_GRAIN_TRANSCENDENTAL + c - 1) / c; }
 
 #define WEIGHT(w, k) ((w) ? (w)[k] : 1)
 
+typedef struct {
+    const void *log_probs, *weight, *row_grad;
+    const int64_t *target;
+    int64_t c, ignore_index;
+    double eps, weight_total;
+    void *grad_logits;
+} cross_entropy_bwd_job;
+
 #define DEFINE_LOSSES(T, suffix)                                                                   \
-    /* logp[k] = x[k] - max - log(sum exp(x - max)) for one row of c */                             \
-    static void log_softmax_row_##suffix(const T *x, int64_t c, T *logp)                           \
-    {                                                                                              \
-        T max = x[0];                                                                              \
-        for (int64_t k = 1; k < c; ++k)                                                            \
-            max = x[k] > max ? x[k] : max;                                                         \
-        double lanes[LANES] = {0};                                                                 \
-        int64_t k = 0;                                                                             \
-        for (; k + LANES <= c; k += LANES) {                                                       \
-            CG_SIMD_LOOP                                                                           \
-            for (int j = 0; j < LANES; ++j)                                                        \
-                lanes[j] += vm_exp(x[k + j] - max);                                                \
-        }                                                                                          \
-        double sum = 0;                                                                            \
-        for (; k < c; ++k)                                                                         \
-            sum += vm_exp(x[k] - max);                                                             \
-        for (int j = 0; j < LANES; ++j)                                                            \
-            sum += lanes[j];                                                                       \
-        const T shift = max + (T)log(sum);                                                         \
-        for (int64_t k = 0; k < c; ++k)                                                            \
-            logp[k] = x[k] - shift;                                                                \
-    }                                                                                              \
-                                                                                                   \
     void cg_cross_entropy_fwd_##suffix(const T *logits, const int64_t *target, const T *weight,     \
                                        int64_t n, int64_t c, int64_t ignore_index, double eps,     \
                                        T *log_probs, T *loss, T *row_weight)                       \
     {                                                                                              \
+        cg_log_softmax_fwd_##suffix(logits, log_probs, n, c, 1); /* vectorized, split by rows */   \
         for (int64_t i = 0; i < n; ++i) {                                                          \
-            T *logp = log_probs + i * c;                                                           \
-            log_softmax_row_##suffix(logits + i * c, c, logp);                                     \
+            const T *logp = log_probs + i * c;                                                     \
             const int64_t t = target[i];                                                           \
             if (t == ignore_index) {                                                               \
                 loss[i] = 0, row_weight[i] = 0;                                                    \
@@ -59,6 +47,50 @@
         }                                                                                          \
     }                                                                                              \
                                                                                                    \
+    /* rows [begin, end) of the gradient; compiled per SIMD level (the exp loop vectorizes) */     \
+    CG_SIMD_VARIANTS(static, cross_entropy_bwd_rows_##suffix,                                      \
+                     (const cross_entropy_bwd_job *job, int64_t begin, int64_t end),               \
+                     (job, begin, end), {                                                          \
+        const int64_t c = job->c;                                                                  \
+        const T *weight = job->weight;                                                             \
+        const T weight_total = (T)job->weight_total, smooth_scale = (T)(job->eps / c);             \
+        for (int64_t i = begin; i < end; ++i) {                                                    \
+            const T *logp = (const T *)job->log_probs + i * c;                                     \
+            T *gx = (T *)job->grad_logits + i * c;                                                 \
+            const int64_t t = job->target[i];                                                      \
+            if (t == job->ignore_index) {                                                          \
+                for (int64_t k = 0; k < c; ++k)                                                    \
+                    gx[k] = 0;                                                                     \
+                continue;                                                                          \
+            }                                                                                      \
+            const T g = ((const T *)job->row_grad)[i];                                             \
+            const T nll_scale = (T)((1 - job->eps) * WEIGHT(weight, t));                           \
+            /* every class as if it were not the target (a loop without per-element branches, so \
+             * it vectorizes), then the target's entry again with its indicator */                \
+            if (weight) {                                                                          \
+                CG_SIMD_LOOP                                                                       \
+                for (int64_t k = 0; k < c; ++k) {                                                  \
+                    const T p = vm_exp(logp[k]);                                                   \
+                    gx[k] = g * (nll_scale * p + smooth_scale * (p * weight_total - weight[k]));   \
+                }                                                                                  \
+            } else {                                                                               \
+                CG_SIMD_LOOP                                                                       \
+                for (int64_t k = 0; k < c; ++k) {                                                  \
+                    const T p = vm_exp(logp[k]);                                                   \
+                    gx[k] = g * (nll_scale * p + smooth_scale * (p * weight_total - 1));           \
+                }                                                                                  \
+            }                                                                                      \
+            const T p_target = vm_exp(logp[t]);                                                    \
+            gx[t] = g * (nll_scale * (p_target - 1) +                                              \
+                         smooth_scale * (p_target * weight_total - WEIGHT(weight, t)));            \
+        }                                                                                          \
+    })                                                                                             \
+                                                                                                   \
+    static void cross_entropy_bwd_block_##suffix(void *job, int64_t begin, int64_t end)            \
+    {                                                                                              \
+        cross_entropy_bwd_rows_##suffix(job, begin, end);                                          \
+    }                                                                                              \
+                                                                                                   \
     void cg_cross_entropy_bwd_##suffix(const T *log_probs, const int64_t *target, const T *weight,  \
                                        const T *row_grad, int64_t n, int64_t c,                    \
                                        int64_t ignore_index, double eps, T *grad_logits)           \
@@ -66,46 +98,18 @@
         double weight_total = 0;                                                                   \
         for (int64_t k = 0; k < c; ++k)                                                            \
             weight_total += WEIGHT(weight, k);                                                     \
-        for (int64_t i = 0; i < n; ++i) {                                                          \
-            const T *logp = log_probs + i * c;                                                     \
-            T *gx = grad_logits + i * c;                                                           \
-            const int64_t t = target[i];                                                           \
-            if (t == ignore_index) {                                                               \
-                for (int64_t k = 0; k < c; ++k)                                                    \
-                    gx[k] = 0;                                                                     \
-                continue;                                                                          \
-            }                                                                                      \
-            const T g = row_grad[i];                                                               \
-            const T nll_scale = (T)((1 - eps) * WEIGHT(weight, t));                                \
-            const T smooth_scale = (T)(eps / c);                                                   \
-            /* every class as if it were not the target (a loop without per-element branches, so \
-             * it vectorizes), then the target's entry again with its indicator */                \
-            if (weight) {                                                                          \
-                CG_SIMD_LOOP                                                                       \
-                for (int64_t k = 0; k < c; ++k) {                                                  \
-                    const T p = vm_exp(logp[k]);                                                   \
-                    gx[k] = g * (nll_scale * p + smooth_scale * (p * (T)weight_total - weight[k]));\
-                }                                                                                  \
-            } else {                                                                               \
-                CG_SIMD_LOOP                                                                       \
-                for (int64_t k = 0; k < c; ++k) {                                                  \
-                    const T p = vm_exp(logp[k]);                                                   \
-                    gx[k] = g * (nll_scale * p + smooth_scale * (p * (T)weight_total - 1));        \
-                }                                                                                  \
-            }                                                                                      \
-            const T p_target = vm_exp(logp[t]);                                                    \
-            gx[t] = g * (nll_scale * (p_target - 1) +                                              \
-                         smooth_scale * (p_target * (T)weight_total - WEIGHT(weight, t)));         \
-        }                                                                                          \
+        cross_entropy_bwd_job job = {log_probs, weight, row_grad, target, c, ignore_index, eps,    \
+                                     weight_total, grad_logits};                                   \
+        cg_parallel_for(n, row_grain(c), cross_entropy_bwd_block_##suffix, &job);                  \
     }                                                                                              \
                                                                                                    \
     void cg_cross_entropy_prob_fwd_##suffix(const T *logits, const T *target, const T *weight,      \
                                             int64_t n, int64_t c, double eps, T *log_probs,        \
                                             T *loss)                                               \
     {                                                                                              \
+        cg_log_softmax_fwd_##suffix(logits, log_probs, n, c, 1);                                   \
         for (int64_t i = 0; i < n; ++i) {                                                          \
-            T *logp = log_probs + i * c;                                                           \
-            log_softmax_row_##suffix(logits + i * c, c, logp);                                     \
+            const T *logp = log_probs + i * c;                                                     \
             double total = 0;                                                                      \
             for (int64_t k = 0; k < c; ++k) {                                                      \
                 const double q = (1 - eps) * target[i * c + k] + eps / c;                          \

@@ -410,3 +410,6 @@ cdef extern from "cygrad/elementwise_run.h" nogil:
         const void *inputs[4]
         int itemsize[5]
     void cg_elementwise_run(const cg_elementwise_call *call, const cg_iter *it, int64_t grain)
+
+cdef extern from "cygrad/heap.h" nogil:
+    int cg_heap_keep_freed_top()

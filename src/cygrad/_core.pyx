@@ -19,6 +19,10 @@ cnp.import_array()
 include "_dtype.pxi"
 include "_gradmode.pxi"
 include "_backend_cpu.pxi"
+# Freed tensor buffers stay mapped for the next step instead of being zeroed again by the kernel
+# (csrc/heap.c says why and what it costs); 1 if applied, 0 on other libcs or when the user
+# tuned malloc through the environment.
+_heap_keeps_freed_top = C.cg_heap_keep_freed_top()
 include "_backend_index.pxi"
 include "_backend_math.pxi"
 include "_backend_loss.pxi"

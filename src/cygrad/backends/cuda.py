@@ -529,8 +529,6 @@ REDUCTION_KERNELS = {
     "softmax_sum": ("T x, T m", "float64 s", "(double)(T)exp(x - m)", "a + b", "s = a", "0", "double"),
     # softmax backward: sum_k gy * y in double
     "softmax_dot": ("T y, T gy", "float64 d", "(double)gy * (double)y", "a + b", "d = a", "0", "double"),
-    # cross-entropy: sum_k exp((double)(x - max)), exp in double (cg_cross_entropy_fwd)
-    "ce_sum": ("T x, T m", "float64 s", "exp((double)(x - m))", "a + b", "s = a", "0", "double"),
 }
 
 
@@ -829,8 +827,6 @@ HELPER_KERNELS = {
     "softmax_bwd": ("T y, T gy, float64 d", "T gx", "gx = y * (gy - (T)d)"),
     # log_softmax backward: gx = gy - exp(y) * sum(gy)
     "log_softmax_bwd": ("T y, T gy, float64 s", "T gx", "gx = gy - exp(y) * (T)s"),
-    # log-probabilities of logit rows: logp = x - (max + (T)log(sum_k exp((double)(x - max))))
-    "ce_logp": ("T x, T m, float64 s", "T logp", "logp = x - (m + (T)log(s))"),
     # per row: loss and row weight (class targets), from log-probabilities
     "ce_row": (
         "int64 t, raw T logp, raw T w, bool has_w, int64 c, int64 ignore, float64 eps",
@@ -955,9 +951,9 @@ def _optional(a, like):
 
 
 def _log_softmax_rows(rows):
-    m = cp.max(rows, axis=1, keepdims=True)
-    s = _reduction("ce_sum")(rows, m, axis=1, keepdims=True)
-    return _helper("ce_logp")(rows, m, s)
+    """cross-entropy's log-probabilities: the log_softmax of each row, as cg_cross_entropy_fwd
+    takes them from cg_log_softmax_fwd"""
+    return softmax_family(LOG_SOFTMAX_FWD, rows, None, 1)
 
 
 def class_loss_forward(from_logits, rows, target, weight, ignore_index, eps):
