@@ -199,3 +199,32 @@ def test_softmax_family_is_independent_of_thread_count(dim, restore_threads):
     expected = np.exp(shifted) / np.exp(shifted).sum(axis=dim, keepdims=True)
     np.testing.assert_allclose(run_with_threads(2, lambda: cygrad.softmax(cygrad.from_numpy(x), dim=dim)).numpy(),
                                expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("weighted, smoothing", [(False, 0.0), (True, 0.1)])
+def test_cross_entropy_is_independent_of_thread_count(weighted, smoothing, restore_threads):
+    rng = np.random.default_rng(5)
+    logits = (rng.standard_normal((300, 1000)) * 3).astype(np.float32)
+    labels = rng.integers(0, 1000, 300)
+    labels[7] = -100  # an ignored row inside a chunk
+    weight = rng.random(1000).astype(np.float32) if weighted else None
+
+    def loss_and_grad():
+        x = cygrad.tensor(logits, requires_grad=True)
+        w = None if weight is None else cygrad.from_numpy(weight)
+        loss = cygrad.nn.functional.cross_entropy(x, cygrad.from_numpy(labels), weight=w,
+                                                  label_smoothing=smoothing)
+        loss.backward()
+        return loss.detach().numpy(), x.grad.numpy()
+
+    one = run_with_threads(1, loss_and_grad)
+    two = run_with_threads(2, loss_and_grad)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(b, a)
+    # and the gradient is softmax minus one-hot, over the kept rows (float64 oracle)
+    if not weighted and smoothing == 0:
+        kept = labels != -100
+        shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+        p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        p[np.arange(300), np.where(kept, labels, 0)] -= kept
+        np.testing.assert_allclose(two[1], p * kept[:, None] / kept.sum(), rtol=1e-4, atol=1e-8)
