@@ -18,8 +18,10 @@ def simd_path(request):
         _core.set_simd_path(request.param)
     except RuntimeError:
         pytest.skip(f"this CPU does not support the {request.param} path")
+    assert _core.simd_path() == request.param
     yield request.param
     _core.set_simd_path(original)
+    assert _core.simd_path() == original
 
 
 @pytest.fixture

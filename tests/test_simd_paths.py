@@ -13,28 +13,10 @@ import pytest
 
 import cygrad
 from cygrad import _core
+from conftest import SIMD_PATHS as PATHS
 from helpers import to_numpy
 
-PATHS = ["scalar", "avx2", "avx512"]
 DTYPES = ["float32", "float64"]
-
-
-@pytest.fixture
-def simd_path(request):
-    """Forces request.param for the test and restores the original path afterwards."""
-    original = _core.simd_path()
-    try:
-        _core.set_simd_path(request.param)
-    except RuntimeError:
-        pytest.skip(f"this CPU does not support the {request.param} path")
-    assert _core.simd_path() == request.param
-    yield request.param
-    _core.set_simd_path(original)
-    assert _core.simd_path() == original
-
-
-def forced(test):
-    return pytest.mark.parametrize("simd_path", PATHS, indirect=True)(test)
 
 
 def tol(dtype):
@@ -110,7 +92,6 @@ BINARY_SHAPES = [((n,), (n,)) for n in SIZES] + [
 ]
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_binary_broadcast_exact(simd_path, dtype):
     rng = np.random.default_rng(11)
@@ -122,7 +103,6 @@ def test_binary_broadcast_exact(simd_path, dtype):
             np.testing.assert_array_equal(to_numpy(got), want, err_msg=f"{sa} {sb}")
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_binary_python_scalar_exact(simd_path, dtype):
     rng = np.random.default_rng(12)
@@ -135,7 +115,6 @@ def test_binary_python_scalar_exact(simd_path, dtype):
             np.testing.assert_array_equal(to_numpy(got), want)
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_binary_strided_exact(simd_path, dtype):
     rng = np.random.default_rng(13)
@@ -147,7 +126,6 @@ def test_binary_strided_exact(simd_path, dtype):
     np.testing.assert_array_equal(to_numpy(x.t() - x.t()[:, :1]), a.T - a.T[:, :1])
 
 
-@forced
 def test_int64_binary_exact(simd_path):
     a = np.arange(-20, 13, dtype=np.int64)
     b = np.arange(1, 34, dtype=np.int64)[::-1].copy()
@@ -180,7 +158,6 @@ UNARY = {
 }
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", sorted(UNARY))
 def test_unary_forward_backward(simd_path, name, dtype):
@@ -199,7 +176,6 @@ def test_unary_forward_backward(simd_path, name, dtype):
                                    atol=4 * atol * np.max(np.abs(g) * scale), err_msg=f"n={n} grad")
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_unary_on_strided_input(simd_path, dtype):
     rng = np.random.default_rng(15)
@@ -213,7 +189,6 @@ def test_unary_on_strided_input(simd_path, dtype):
         np.testing.assert_allclose(to_numpy(getattr(x[:, ::3], name)()), ref[:, ::3], rtol=rtol, atol=atol * 20)
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_pow_paths(simd_path, dtype):
     rng = np.random.default_rng(16)
@@ -237,7 +212,6 @@ def test_pow_paths(simd_path, dtype):
 # ---------------------------------------------------------------------------------------------
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sum_mean_over_axes(simd_path, dtype):
     rng = np.random.default_rng(17)
@@ -267,7 +241,6 @@ def test_sum_mean_over_axes(simd_path, dtype):
         np.testing.assert_allclose(to_numpy(got), want, rtol=rtol, atol=np.sum(np.abs(a)) * rtol)
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_broadcast_gradient_is_summed_back(simd_path, dtype):
     rng = np.random.default_rng(18)
@@ -283,7 +256,6 @@ def test_broadcast_gradient_is_summed_back(simd_path, dtype):
     np.testing.assert_allclose(to_numpy(y.grad), want_y, rtol=rtol, atol=rtol * np.abs(g).sum(axis=(0, 2)).max())
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_max_min(simd_path, dtype):
     rng = np.random.default_rng(19)
@@ -329,7 +301,6 @@ MATMUL_SHAPES = [
 ]
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("sa, sb, ta, tb", MATMUL_SHAPES, ids=[f"{s[0]}x{s[1]}{'T' if s[2] else ''}{'T' if s[3] else ''}" for s in MATMUL_SHAPES])
 def test_matmul_forward_backward(simd_path, sa, sb, ta, tb, dtype):
@@ -372,7 +343,6 @@ def test_matmul_forward_backward(simd_path, sa, sb, ta, tb, dtype):
     np.testing.assert_allclose(gy, gb, rtol=rtol, atol=rtol * scale_b)
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_matvec_and_dot(simd_path, dtype):
     rng = np.random.default_rng(21)
@@ -393,7 +363,6 @@ def _np_softmax(a, axis):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-@forced
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_forward_backward(simd_path, dtype):
     rng = np.random.default_rng(22)
@@ -419,7 +388,6 @@ def test_softmax_forward_backward(simd_path, dtype):
                                        err_msg=f"{op} grad {shape}")
 
 
-@forced
 def test_paths_agree_on_elementwise_bits(simd_path):
     """Elementwise float kernels are documented as bitwise identical across paths (no FMA
     contraction): compare this path with the scalar path on the same inputs."""
