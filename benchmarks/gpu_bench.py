@@ -23,33 +23,14 @@ import time
 
 import numpy as np
 
-MLP_SIZES = (784, 256, 128, 10)
-
-
-def _mlp_inputs(batch):
-    """Images, labels and float32 weights (torch's Linear layout: (out, in)) from a fixed seed."""
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
-    y = rng.integers(0, MLP_SIZES[-1], batch)
-    layers = []
-    for fan_in, fan_out in zip(MLP_SIZES[:-1], MLP_SIZES[1:]):
-        bound = 1 / np.sqrt(fan_in)
-        layers.append((rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
-                       rng.uniform(-bound, bound, fan_out).astype(np.float32)))
-    return x, y, layers
+from cygrad.bench.cases import mlp_inputs, mlp_model  # the CPU benchmark's model and data
 
 
 def mlp_step(T, batch):
     """A closure running one training step on the GPU, and its first loss (for a sanity check)."""
-    x_np, y_np, layers = _mlp_inputs(batch)
+    x_np, y_np, layers = mlp_inputs(batch)
     nn = T.nn
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                          nn.Linear(128, 10))
-    with T.no_grad():
-        for layer, (w, b) in zip([m for m in model if isinstance(m, nn.Linear)], layers):
-            layer.weight.copy_(T.tensor(w))
-            layer.bias.copy_(T.tensor(b))
-    model.to("cuda")
+    model = mlp_model(T, layers).to("cuda")
     optimizer = T.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     x, y = T.tensor(x_np).to("cuda"), T.tensor(y_np).to("cuda")

@@ -257,7 +257,7 @@ def activation_chain(lib, T):
 MLP_SIZES = (784, 256, 128, 10)
 
 
-def _mlp_inputs(batch):
+def mlp_inputs(batch):
     """Images, labels and float32 weights (torch's Linear layout: (out, in)) from a fixed seed."""
     rng = np.random.default_rng(5)
     x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
@@ -272,7 +272,7 @@ def _mlp_inputs(batch):
 
 def _mlp_loss_reference(batch):
     """The first step's loss, in float64 numpy."""
-    x, y, layers = _mlp_inputs(batch)
+    x, y, layers = mlp_inputs(batch)
     h = x.astype(np.float64)
     for index, (w, b) in enumerate(layers):
         h = h @ w.T.astype(np.float64) + b
@@ -283,14 +283,21 @@ def _mlp_loss_reference(batch):
     return np.array(-log_probs[np.arange(batch), y].mean())
 
 
-def _mlp_step(lib, T, batch):
-    x_np, y_np, layers = _mlp_inputs(batch)
+def mlp_model(T, layers):
+    """The MLP as T.nn.Sequential (on the CPU), its Linear layers set to `layers`' weights."""
     nn = T.nn
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
     with T.no_grad():
         for layer, (w, b) in zip([m for m in model if isinstance(m, nn.Linear)], layers):
             layer.weight.copy_(T.from_numpy(w))
             layer.bias.copy_(T.from_numpy(b))
+    return model
+
+
+def _mlp_step(lib, T, batch):
+    x_np, y_np, layers = mlp_inputs(batch)
+    nn = T.nn
+    model = mlp_model(T, layers)
     optimizer = T.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     x, y = T.from_numpy(x_np), T.from_numpy(y_np)
