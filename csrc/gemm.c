@@ -26,11 +26,11 @@
 #include "cygrad/gemm.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "cygrad/parallel.h"
 #include "cygrad/simd.h"
 #include "gemm_internal.h"
+#include "gemm_pack.h"
 #include "simd_variants.h"
 
 /* Multiply-adds a thread must get before a product is split (~20-30 us of one core): below it,
@@ -72,119 +72,6 @@ static int panel_fits_cache(int64_t stride, int64_t rows, int64_t bytes, int64_t
     const int64_t sets_used = min_i64(sets, min_i64(starts, sets) * lines_per_run);
     return rows * lines_per_run <= 4 * sets_used;
 }
-
-/* Packing moves: dst[p * dst_stride + i] = src[...] for p < runs, i < width.
- * copy_runs: src[p * src_stride + i], runs of `width` contiguous elements (row-major B, column-
- * major A). transpose: src[i * src_stride + p], `width` rows read along p (transposed B, row-major
- * A), 4 x 4 (f32) or 2 x 2 (f64) blocks at a time through SSE2 registers on x86-64. */
-#define COPY_RUNS_OF(width)                                                                        \
-    for (int64_t p = 0; p < runs; ++p, src += src_stride, dst += dst_stride)                       \
-        memcpy(dst, src, (width) * sizeof *dst);                                                   \
-    return;
-#define DEFINE_COPY_RUNS(T, suffix)                                                                \
-    static void copy_runs_##suffix(int64_t runs, int64_t width, const T *src, int64_t src_stride,  \
-                                   T *dst, int64_t dst_stride)                                     \
-    {                                                                                              \
-        switch (width) { /* the kernels' MR and NR: copies of a constant size, inlined */          \
-        case 4: COPY_RUNS_OF(4)                                                                    \
-        case 6: COPY_RUNS_OF(6)                                                                    \
-        case 8: COPY_RUNS_OF(8)                                                                    \
-        case 12: COPY_RUNS_OF(12)                                                                  \
-        case 16: COPY_RUNS_OF(16)                                                                  \
-        case 32: COPY_RUNS_OF(32)                                                                  \
-        default: COPY_RUNS_OF(width)                                                               \
-        }                                                                                          \
-    }
-DEFINE_COPY_RUNS(float, f32)
-DEFINE_COPY_RUNS(double, f64)
-
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#define TRANSPOSE_BLOCK_f32 4
-#define TRANSPOSE_BLOCK_f64 2
-/* one 4 x 4 block: dst[p * ds + i] = src[i * ss + p] */
-static inline void transpose_block_f32(const float *src, int64_t ss, float *dst, int64_t ds)
-{
-    __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ss);
-    __m128 r2 = _mm_loadu_ps(src + 2 * ss), r3 = _mm_loadu_ps(src + 3 * ss);
-    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-    _mm_storeu_ps(dst, r0);
-    _mm_storeu_ps(dst + ds, r1);
-    _mm_storeu_ps(dst + 2 * ds, r2);
-    _mm_storeu_ps(dst + 3 * ds, r3);
-}
-static inline void transpose_block_f64(const double *src, int64_t ss, double *dst, int64_t ds)
-{
-    const __m128d r0 = _mm_loadu_pd(src), r1 = _mm_loadu_pd(src + ss);
-    _mm_storeu_pd(dst, _mm_unpacklo_pd(r0, r1));
-    _mm_storeu_pd(dst + ds, _mm_unpackhi_pd(r0, r1));
-}
-/* 2 rows x 4 (f32): the last two rows of a 6-row panel of A */
-#define HAS_TRANSPOSE_2x4_f32 1
-static inline void transpose_2x4_f32(const float *src, int64_t ss, float *dst, int64_t ds)
-{
-    const __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ss);
-    const __m128 lo = _mm_unpacklo_ps(r0, r1), hi = _mm_unpackhi_ps(r0, r1);
-    _mm_storel_pi((__m64 *)dst, lo);
-    _mm_storeh_pi((__m64 *)(dst + ds), lo);
-    _mm_storel_pi((__m64 *)(dst + 2 * ds), hi);
-    _mm_storeh_pi((__m64 *)(dst + 3 * ds), hi);
-}
-#else
-#define TRANSPOSE_BLOCK_f32 1
-#define TRANSPOSE_BLOCK_f64 1
-static inline void transpose_block_f32(const float *src, int64_t ss, float *dst, int64_t ds)
-{
-    (void)ss, (void)ds;
-    *dst = *src;
-}
-static inline void transpose_block_f64(const double *src, int64_t ss, double *dst, int64_t ds)
-{
-    (void)ss, (void)ds;
-    *dst = *src;
-}
-#endif
-
-/* f32 widths of 4k + 2 (6-row panels of A): the last two rows in pairs too */
-#ifdef HAS_TRANSPOSE_2x4_f32
-#define TRANSPOSE_PAIR_f32                                                                         \
-    if (width - i >= 2) {                                                                          \
-        for (int64_t p = 0; p < runs_blocks; p += 4)                                               \
-            transpose_2x4_f32(src + i * src_stride + p, src_stride, dst + p * dst_stride + i,      \
-                              dst_stride);                                                         \
-        for (int64_t p = runs_blocks; p < runs; ++p) {                                             \
-            dst[p * dst_stride + i] = src[i * src_stride + p];                                     \
-            dst[p * dst_stride + i + 1] = src[(i + 1) * src_stride + p];                           \
-        }                                                                                          \
-        i += 2;                                                                                    \
-    }
-#else
-#define TRANSPOSE_PAIR_f32
-#endif
-#define TRANSPOSE_PAIR_f64
-
-#define DEFINE_TRANSPOSE(T, suffix)                                                                \
-    static void transpose_##suffix(int64_t width, int64_t runs, const T *src, int64_t src_stride,  \
-                                   T *dst, int64_t dst_stride)                                     \
-    {                                                                                              \
-        enum { BLOCK = TRANSPOSE_BLOCK_##suffix };                                                 \
-        const int64_t width_blocks = width / BLOCK * BLOCK, runs_blocks = runs / BLOCK * BLOCK;   \
-        for (int64_t i = 0; i < width_blocks; i += BLOCK) {                                        \
-            for (int64_t p = 0; p < runs_blocks; p += BLOCK)                                       \
-                transpose_block_##suffix(src + i * src_stride + p, src_stride,                     \
-                                         dst + p * dst_stride + i, dst_stride);                    \
-            for (int64_t p = runs_blocks; p < runs; ++p)                                           \
-                for (int64_t r = i; r < i + BLOCK; ++r)                                            \
-                    dst[p * dst_stride + r] = src[r * src_stride + p];                             \
-        }                                                                                          \
-        int64_t i = width_blocks;                                                                  \
-        TRANSPOSE_PAIR_##suffix                                                                    \
-        for (; i < width; ++i)                                                                     \
-            for (int64_t p = 0; p < runs; ++p)                                                     \
-                dst[p * dst_stride + i] = src[i * src_stride + p];                                 \
-    }
-DEFINE_TRANSPOSE(float, f32)
-DEFINE_TRANSPOSE(double, f64)
 
 #define GT float
 #define G(name) name##_f32

@@ -141,6 +141,24 @@ def test_gemm_mlp_shapes(simd_path, threads, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_packs_power_of_two_strides(simd_path, threads, dtype):
+    """operands whose rows (or columns) lie a power of two apart are packed rather than read in
+    place (they would evict each other from the cache): the transposing packers, full 8 x 8 blocks
+    and ragged remainders, row-major A into MR-row panels and transposed B into NR-column ones"""
+    rng = np.random.default_rng(13)
+    for m, n, k in [(70, 40, 77), (13, 24, 8), (200, 9, 300)]:
+        for ta, tb in [(False, False), (False, True), (True, True)]:
+            a_store = rng.standard_normal((k, 1024) if ta else (m, 1024)).astype(dtype)
+            b_store = rng.standard_normal((n, 2048) if tb else (k, 2048)).astype(dtype)
+            a = a_store[:k, :m].T if ta else a_store[:m, :k]
+            b = b_store[:n, :k].T if tb else b_store[:k, :n]
+            c = np.full((m, n), np.nan, dtype)
+            want, bound = reference(1.0, a, b, 0.0, c)
+            _core._gemm(1.0, a, b, 0.0, c)
+            assert (np.abs(c - want) <= bound).all(), f"{m}x{k} @ {k}x{n} ta={ta} tb={tb}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemm_bias_relu_epilogue(simd_path, threads, dtype):
     rng = np.random.default_rng(11)
     for m, n, k in [(1, 7, 5), (5, 1, 3), (7, 33, 17), (65, 31, 129), (129, 257, 63)]:
