@@ -241,7 +241,10 @@ static G(gemm_plan) G(plan_product)(const G(gemm_problem) *p, const G(cg_gemm_ke
                                      mc * (int64_t)sizeof(GT), L2_SETS)) &&
                   !(p->csa == 1 && panel_fits_cache(p->rsa * (int64_t)sizeof(GT), mc,
                                                     kc * (int64_t)sizeof(GT), L2_SETS));
-    plan.mc = min_i64(kern->mc, round_up(m, kern->mr));
+    /* blocks of equal height: 256 rows as 2 x 128, not 240 + 16 (a thin last block reuses each
+     * B micro-panel it loads from L2 only a few times) */
+    const int64_t blocks = (m + kern->mc - 1) / kern->mc;
+    plan.mc = round_up((m + blocks - 1) / blocks, kern->mr);
     plan.nc = min_i64(B_PANEL_BYTES / (kern->kc * (int64_t)sizeof(GT)) / kern->nr * kern->nr,
                       round_up(n, kern->nr));
     plan.a_bytes = plan.pack_a ? round_up(plan.mc * kc * sizeof(GT), 64) : 0;

@@ -15,8 +15,9 @@
  *       (KC = 256 for AVX2 f32 and f64, 128 for AVX-512). A deep KC also means C is read and
  *       written only K / KC times.
  *   MC: the packed MC x KC block of A is reused by every micro-panel of B: it should stay in L2,
- *       with room left for the B panels and C tiles passing through: 144 KiB (MC = 144 for AVX2
- *       f32, 72 for f64), as BLIS uses on Zen.
+ *       with room left for the B panels and C tiles passing through: at most 240 KiB (MC = 240
+ *       for AVX2 f32, 120 for f64, 480 for AVX-512 f32). The driver cuts M into blocks of equal
+ *       height no taller than MC (256 rows as 2 x 128).
  *   NC: chosen by the driver (gemm.c): the KC x NC panel of B lives in L3.
  */
 #include "gemm_internal.h"
