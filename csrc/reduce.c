@@ -182,50 +182,165 @@ void cg_sum_i64(const int64_t *x, int64_t *out, int64_t outer, int64_t r, int64_
 #define FLOAT_MIN_WINS(v, best) (!isnan(best) && ((v) < (best) || isnan(v)))
 #define INT_MAX_WINS(v, best) ((v) > (best))
 #define INT_MIN_WINS(v, best) ((v) < (best))
+/* The same without NaN, and the NaN test (never true for integers): a line is searched in two
+ * passes, the extreme value first, then its first index (see DEFINE_EXTREME). */
+#define MAX_BETTER(v, best) ((v) > (best))
+#define MIN_BETTER(v, best) ((v) < (best))
+#define FLOAT_IS_NAN(v) ((v) != (v))
+#define INT_IS_NAN(v) 0
+/* the second pass's test when there is no NaN (`best`: the extreme found by the first) */
+#define EQUALS_BEST(v) ((v) == best)
+
+/* Running extremes kept apart by a line search's first pass (enough for gcc to vectorize it), and
+ * the block of elements its second pass tests at once before looking inside. */
+#define EXTREME_LANES 16
+#define FIND_BLOCK 64
+
+/* k <- the first index from k on whose element satisfies MATCH (one is known to exist) */
+#define FIND_FIRST(line, r, k, MATCH)                                                              \
+    for (; k + FIND_BLOCK <= r; k += FIND_BLOCK) {                                                 \
+        int hit = 0;                                                                               \
+        CG_PRAGMA(omp simd reduction(| : hit))                                                     \
+        for (int j = 0; j < FIND_BLOCK; ++j)                                                       \
+            hit |= MATCH((line)[k + j]);                                                           \
+        if (hit)                                                                                   \
+            break;                                                                                 \
+    }                                                                                              \
+    while (!MATCH((line)[k]))                                                                      \
+        ++k;
 
 /* values[o, i] and indices[o, i]: the extreme of x[o, :, i] and its index, found by comparing each
- * element in order of k with the running extreme through WINS */
-#define DEFINE_EXTREME(name, T, WINS)                                                              \
-    void name(const T *x, T *values, int64_t *indices, int64_t outer, int64_t r, int64_t inner)    \
+ * element in order of k with the running extreme through WINS. Any split of the work gives the
+ * same answer (the extreme and its first index are unique), so large inputs are split like sums:
+ * over `outer`, else over bands of columns, else (one long line) into PIECES pieces whose extremes
+ * are then compared in order of k. */
+#define DEFINE_EXTREME(name, T, WINS, BETTER, IS_NAN)                                                              \
+    /* the extreme of line[0 .. r) and its index: first the extreme value (or whether there is a   \
+     * NaN), in vectorizable lanes, then the first element equal to it (or the first NaN) */      \
+    static void name##_line(const T *line, int64_t r, T *value, int64_t *index)                    \
+    {                                                                                              \
+        T lanes[EXTREME_LANES], nan_lanes[EXTREME_LANES]; /* a NaN of the lane, else 0 */          \
+        for (int j = 0; j < EXTREME_LANES; ++j) {                                                  \
+            lanes[j] = line[0];                                                                    \
+            nan_lanes[j] = 0;                                                                      \
+        }                                                                                          \
+        int64_t k = 0;                                                                             \
+        for (; k + EXTREME_LANES <= r; k += EXTREME_LANES) {                                       \
+            CG_SIMD_LOOP                                                                           \
+            for (int j = 0; j < EXTREME_LANES; ++j) {                                              \
+                const T v = line[k + j];                                                           \
+                nan_lanes[j] = IS_NAN(v) ? v : nan_lanes[j];                                       \
+                lanes[j] = BETTER(v, lanes[j]) ? v : lanes[j];                                     \
+            }                                                                                      \
+        }                                                                                          \
+        T best = lanes[0];                                                                         \
+        int has_nan = IS_NAN(line[0]);                                                             \
+        for (int j = 0; j < EXTREME_LANES; ++j) {                                                  \
+            has_nan |= IS_NAN(nan_lanes[j]);                                                       \
+            best = BETTER(lanes[j], best) ? lanes[j] : best;                                       \
+        }                                                                                          \
+        for (; k < r; ++k) {                                                                       \
+            has_nan |= IS_NAN(line[k]);                                                            \
+            best = BETTER(line[k], best) ? line[k] : best;                                         \
+        }                                                                                          \
+        int64_t found = 0;                                                                         \
+        if (has_nan) {                                                                             \
+            FIND_FIRST(line, r, found, IS_NAN)                                                     \
+        } else {                                                                                   \
+            FIND_FIRST(line, r, found, EQUALS_BEST)                                                \
+        }                                                                                          \
+        *value = line[found];                                                                      \
+        *index = found;                                                                            \
+    }                                                                                              \
+    /* columns [0, width) of x[o, :, i], rows of x and of the outputs `pitch` elements apart */    \
+    static void name##_block(const T *x, T *values, int64_t *indices, int64_t outer, int64_t r,    \
+                             int64_t width, int64_t pitch)                                         \
     {                                                                                              \
         for (int64_t o = 0; o < outer; ++o) {                                                      \
-            const T *slab = x + o * r * inner;                                                     \
-            T *value = values + o * inner;                                                         \
-            int64_t *index = indices + o * inner;                                                  \
-            if (inner == 1) {                                                                      \
-                T best = slab[0];                                                                  \
-                int64_t best_k = 0;                                                                \
-                for (int64_t k = 1; k < r; ++k)                                                    \
-                    if (WINS(slab[k], best)) {                                                     \
-                        best = slab[k];                                                            \
-                        best_k = k;                                                                \
-                    }                                                                              \
-                *value = best;                                                                     \
-                *index = best_k;                                                                   \
+            const T *slab = x + o * r * pitch;                                                     \
+            T *value = values + o * pitch;                                                         \
+            int64_t *index = indices + o * pitch;                                                  \
+            if (pitch == 1) {                                                                      \
+                name##_line(slab, r, value, index);                                                \
                 continue;                                                                          \
             }                                                                                      \
             /* the output rows are the running extremes; row k is compared to them in turn */      \
-            for (int64_t i = 0; i < inner; ++i) {                                                  \
+            for (int64_t i = 0; i < width; ++i) {                                                  \
                 value[i] = slab[i];                                                                \
                 index[i] = 0;                                                                      \
             }                                                                                      \
             for (int64_t k = 1; k < r; ++k) {                                                      \
-                const T *row = slab + k * inner;                                                   \
-                for (int64_t i = 0; i < inner; ++i)                                                \
+                const T *row = slab + k * pitch;                                                   \
+                for (int64_t i = 0; i < width; ++i)                                                \
                     if (WINS(row[i], value[i])) {                                                  \
                         value[i] = row[i];                                                         \
                         index[i] = k;                                                              \
                     }                                                                              \
             }                                                                                      \
         }                                                                                          \
+    }                                                                                              \
+    typedef struct {                                                                               \
+        const T *x;                                                                                \
+        T *values;                                                                                 \
+        int64_t *indices;                                                                          \
+        int64_t r, inner;                                                                          \
+        T piece_values[PIECES];                                                                    \
+        int64_t piece_indices[PIECES];                                                             \
+    } name##_job;                                                                                  \
+    static void name##_outer_range(void *ctx, int64_t begin, int64_t end)                          \
+    {                                                                                              \
+        const name##_job *job = ctx;                                                               \
+        name##_block(job->x + begin * job->r * job->inner, job->values + begin * job->inner,       \
+                     job->indices + begin * job->inner, end - begin, job->r, job->inner,           \
+                     job->inner);                                                                  \
+    }                                                                                              \
+    static void name##_column_band(void *ctx, int64_t begin, int64_t end)                          \
+    {                                                                                              \
+        const name##_job *job = ctx;                                                               \
+        name##_block(job->x + begin, job->values + begin, job->indices + begin, 1, job->r,         \
+                     end - begin, job->inner);                                                     \
+    }                                                                                              \
+    static void name##_pieces(void *ctx, int64_t begin, int64_t end)                              \
+    {                                                                                              \
+        name##_job *job = ctx;                                                                     \
+        for (int64_t p = begin; p < end; ++p) {                                                    \
+            const int64_t first = job->r * p / PIECES, last = job->r * (p + 1) / PIECES;           \
+            name##_line(job->x + first, last - first, &job->piece_values[p],                       \
+                        &job->piece_indices[p]);                                                   \
+            job->piece_indices[p] += first;                                                        \
+        }                                                                                          \
+    }                                                                                              \
+    void name(const T *x, T *values, int64_t *indices, int64_t outer, int64_t r, int64_t inner)    \
+    {                                                                                              \
+        name##_job job = {.x = x, .values = values, .indices = indices, .r = r, .inner = inner};   \
+        const int64_t per_outer = r * inner;                                                       \
+        if (outer * per_outer < 2 * CG_GRAIN_CHEAP) {                                              \
+            name##_block(x, values, indices, outer, r, inner, inner);                              \
+        } else if (outer >= 2) {                                                                   \
+            cg_parallel_for(outer, (CG_GRAIN_CHEAP + per_outer - 1) / per_outer,                   \
+                            name##_outer_range, &job);                                             \
+        } else if (inner >= 2) {                                                                   \
+            cg_parallel_for(inner, (CG_GRAIN_CHEAP + r - 1) / r, name##_column_band, &job);        \
+        } else { /* one long line (r >= 2 * grain, so every piece is non-empty) */                 \
+            cg_parallel_for(PIECES, 1, name##_pieces, &job);                                       \
+            T best = job.piece_values[0];                                                          \
+            int64_t best_k = job.piece_indices[0];                                                 \
+            for (int p = 1; p < PIECES; ++p)                                                       \
+                if (WINS(job.piece_values[p], best)) {                                             \
+                    best = job.piece_values[p];                                                    \
+                    best_k = job.piece_indices[p];                                                 \
+                }                                                                                  \
+            *values = best;                                                                        \
+            *indices = best_k;                                                                     \
+        }                                                                                          \
     }
 
-DEFINE_EXTREME(cg_max_f32, float, FLOAT_MAX_WINS)
-DEFINE_EXTREME(cg_max_f64, double, FLOAT_MAX_WINS)
-DEFINE_EXTREME(cg_max_i64, int64_t, INT_MAX_WINS)
-DEFINE_EXTREME(cg_min_f32, float, FLOAT_MIN_WINS)
-DEFINE_EXTREME(cg_min_f64, double, FLOAT_MIN_WINS)
-DEFINE_EXTREME(cg_min_i64, int64_t, INT_MIN_WINS)
+DEFINE_EXTREME(cg_max_f32, float, FLOAT_MAX_WINS, MAX_BETTER, FLOAT_IS_NAN)
+DEFINE_EXTREME(cg_max_f64, double, FLOAT_MAX_WINS, MAX_BETTER, FLOAT_IS_NAN)
+DEFINE_EXTREME(cg_max_i64, int64_t, INT_MAX_WINS, MAX_BETTER, INT_IS_NAN)
+DEFINE_EXTREME(cg_min_f32, float, FLOAT_MIN_WINS, MIN_BETTER, FLOAT_IS_NAN)
+DEFINE_EXTREME(cg_min_f64, double, FLOAT_MIN_WINS, MIN_BETTER, FLOAT_IS_NAN)
+DEFINE_EXTREME(cg_min_i64, int64_t, INT_MIN_WINS, MIN_BETTER, INT_IS_NAN)
 
 /* ---- backward ---- */
 

@@ -85,6 +85,31 @@ def test_in_place_on_a_view_is_split_correctly(restore_threads):
 
 @pytest.mark.parametrize("shape, dim", [((LARGE,), None), ((6, 65536), 1), ((65536, 6), 0),
                                         ((3, 40000, 5), 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_max_and_min_are_independent_of_thread_count(shape, dim, dtype, restore_threads):
+    """the three splits (over outer, over bands of columns, one line in pieces) give numpy's
+    answer: many ties (the first index wins) and, for floats, NaN in some lines (the first wins)"""
+    rng = np.random.default_rng(2)
+    x = rng.integers(-50, 50, shape).astype(dtype)
+    if dtype != np.int64:
+        flat = x.reshape(-1)
+        flat[rng.integers(0, flat.size, 4)] = np.nan
+    cx = cygrad.from_numpy(x)
+    for name in ("max", "min"):
+        if dim is None:
+            run = lambda: (getattr(cx, name)().numpy(), getattr(cx, "arg" + name)().numpy())
+        else:
+            run = lambda: tuple(t.numpy() for t in getattr(cx, name)(dim))
+        one = run_with_threads(1, run)
+        two = run_with_threads(2, run)
+        for got_one, got_two in zip(one, two):
+            np.testing.assert_array_equal(got_two, got_one)
+        np.testing.assert_array_equal(two[0], getattr(np, name)(x, axis=dim))
+        np.testing.assert_array_equal(two[1], getattr(np, "arg" + name)(x, axis=dim))
+
+
+@pytest.mark.parametrize("shape, dim", [((LARGE,), None), ((6, 65536), 1), ((65536, 6), 0),
+                                        ((3, 40000, 5), 1)])
 def test_sum_is_independent_of_thread_count(shape, dim, restore_threads):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape)

@@ -483,3 +483,20 @@ for _label, _shape in XENT_SHAPES.items():
          tolerance=dict(rtol=1e-5, atol=1e-6 / _shape[0]),  # (p - 1) / batch: p's error
          doc=f"cross_entropy(logits {_label}, labels).backward(); numpy: loss and gradient by hand"
          )(_xent(_shape))
+
+
+# ---- (9) the largest element of each row and its index: a reduction that is not a sum ----
+
+def _max_rows_input():
+    return np.random.default_rng(9).standard_normal((512, 8192), dtype=np.float32)
+
+
+@case("max-rows-512x8192", libs=LIBRARIES,
+      reference=lambda: _max_rows_input().astype(np.float64).max(1), tolerance=dict(rtol=0, atol=0))
+def max_rows(lib, T):
+    """max(x, 1) of 512 rows of 8192: values and indices; numpy: max and argmax"""
+    x_np = _max_rows_input()
+    if lib == "numpy":
+        return lambda: (x_np.argmax(1), x_np.max(1))[1]
+    x = T.from_numpy(x_np)
+    return lambda: T.max(x, 1).values
