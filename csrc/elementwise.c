@@ -8,9 +8,9 @@
  * Float kernels are compiled once per SIMD level (simd_variants.h); int64 kernels are not.
  *
  * Formulas are written once for float and double with <tgmath.h>: sqrt(x) is sqrtf for a float x
- * and sqrt for a double x. exp, expm1, log, log1p, tanh and sigmoid are vecmath.h's vm_* instead:
- * vectorized for float, libm for double. Literals in formulas are integers so that nothing is
- * promoted to double.
+ * and sqrt for a double x. exp, expm1, log, log1p, tanh, sigmoid and erf are vecmath.h's vm_*
+ * instead: vectorized for float, libm for double. Literals in formulas are integers so that nothing
+ * is promoted to double.
  * Where torch's result for an edge case (NaN, -0, inf gradient) depends on how the formula is
  * written, the formula follows torch's CPU kernel so results match it bit for bit.
  */
@@ -613,7 +613,7 @@ void cg_round_decimals_fwd_f64(const cg_iter *it, double *out, const double *x, 
 /* ==== erf, log1p, expm1, rsqrt, reciprocal (backward written with ops) ==== */
 
 /* y = erf(x) */
-DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_erf_fwd, x, erf(x))
+DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_erf_fwd, x, vm_erf(x))
 /* y = log(1 + x), accurate near 0 */
 DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_log1p_fwd, x, vm_log1p(x))
 /* y = exp(x) - 1, accurate near 0 */
@@ -626,7 +626,7 @@ DEFINE_UNARY_FLOAT(CG_EXPORTED, cg_reciprocal_fwd, x, 1 / x)
 /* ==== activations ==== */
 
 /* y = x * (1 + erf(x / sqrt(2))) / 2   (exact gelu) */
-#define GELU(T, x) ((x) * (T)0.5 * (1 + erf((x) * (T)M_SQRT1_2)))
+#define GELU(T, x) ((x) * (T)0.5 * (1 + vm_erf((x) * (T)M_SQRT1_2)))
 DEFINE_UNARY_T(cg_gelu_fwd, x, GELU)
 /* y = x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2   (gelu, approximate='tanh') */
 #define GELU_TANH(T, x)                                                                            \
@@ -646,7 +646,7 @@ DEFINE_TERNARY_BCAST_FLOAT(cg_softplus_fwd, x, beta, threshold,
 
 /* d gelu/dx = Phi(x) + x phi(x): the normal cdf plus x times the normal pdf */
 #define GELU_GRAD(T, x)                                                                            \
-    ((T)0.5 * (1 + erf((x) * (T)M_SQRT1_2)) +                                                      \
+    ((T)0.5 * (1 + vm_erf((x) * (T)M_SQRT1_2)) +                                                   \
      (x) * ((T)(M_2_SQRTPI * M_SQRT1_2 * 0.5) * vm_exp((x) * (x) * (T)-0.5)))
 /* gx = gy * (Phi(x) + x phi(x)) */
 #define GELU_BWD(T, x, gy) ((gy) * GELU_GRAD(T, x))

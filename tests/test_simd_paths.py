@@ -4,6 +4,7 @@ A path the CPU lacks is skipped (set_simd_path raises RuntimeError for it). Size
 hit vector bodies and scalar tails (1, 7, 8, 9, 17, 33, 1031, ...), broadcasting, python scalars
 and strided operands, forward and backward.
 """
+import math
 import os
 import subprocess
 import sys
@@ -143,6 +144,10 @@ def _sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
+def _erf(a):
+    return np.frompyfunc(math.erf, 1, 1)(a).astype(np.float64)
+
+
 UNARY = {
     # name: (domain, forward, derivative)
     "exp": ((-5, 5), np.exp, np.exp),
@@ -150,6 +155,7 @@ UNARY = {
     "sqrt": ((0.05, 20), np.sqrt, lambda a: 0.5 / np.sqrt(a)),
     "tanh": ((-5, 5), np.tanh, lambda a: 1 - np.tanh(a) ** 2),
     "sigmoid": ((-8, 8), _sigmoid, lambda a: _sigmoid(a) * (1 - _sigmoid(a))),
+    "erf": ((-4.5, 4.5), _erf, lambda a: 2 / math.sqrt(math.pi) * np.exp(-a * a)),
     "relu": ((-3, 3), lambda a: np.maximum(a, 0), lambda a: (a > 0).astype(np.float64)),
     "sin": ((-4, 4), np.sin, np.cos),
     "cos": ((-4, 4), np.cos, lambda a: -np.sin(a)),
@@ -394,7 +400,8 @@ def test_paths_agree_on_elementwise_bits(simd_path):
     rng = np.random.default_rng(23)
     a = rng.uniform(-3, 3, 1031)
     programs = [lambda x: x.exp(), lambda x: x.tanh(), lambda x: x.sigmoid(), lambda x: (x * 1.5 + 2) / 3,
-                lambda x: x.abs().sqrt(), lambda x: x.relu() ** 3]
+                lambda x: x.abs().sqrt(), lambda x: x.relu() ** 3, lambda x: x.erf(),
+                lambda x: cygrad.nn.functional.gelu(x)]
     for dtype in DTYPES:
         here = [to_numpy(p(cy(a, dtype))) for p in programs]
         current = _core.simd_path()

@@ -1,13 +1,15 @@
-"""Accuracy of the vectorized float32 exp, log, tanh and sigmoid (csrc/vecmath.h), on every SIMD path.
+"""Accuracy of the vectorized float32 exp, log, tanh, sigmoid and erf (csrc/vecmath.h), on every SIMD path.
 
 Inputs: every K-th float32 bit pattern (both signs, subnormals, infinities and NaNs included) plus
 every float of the regions where the functions are hardest: overflow and underflow thresholds,
-the subnormal boundary, the switch between tanh's two formulas, saturation to +-1, log near 1.
-Reference: numpy's float64 function of the same input. The error is measured in float32 ulps at
-the reference's magnitude (the float32 spacing there, 2^-149 among the subnormals), so a correctly
-rounded result is within 0.5; a reference that rounds to +-inf in float32 must give exactly that.
+the subnormal boundary, the switches between tanh's and erf's two formulas, saturation to +-1, log
+near 1. Reference: numpy's float64 function of the same input (math.erf for erf, which numpy
+lacks). The error is measured in float32 ulps at the reference's magnitude (the float32 spacing
+there, 2^-149 among the subnormals), so a correctly rounded result is within 0.5; a reference that
+rounds to +-inf in float32 must give exactly that.
 """
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -17,14 +19,19 @@ from cygrad import _core
 
 PATHS = ["scalar", "avx2", "avx512"]
 FLT_MAX = float(np.finfo(np.float32).max)
-MAX_ULP = {"exp": 2.0, "log": 2.0, "tanh": 2.0, "sigmoid": 4.0}
+MAX_ULP = {"exp": 2.0, "log": 2.0, "tanh": 2.0, "sigmoid": 4.0, "erf": 2.0}
 
 
 def _sigmoid64(x):
     return 1 / (1 + np.exp(-x))
 
 
-REFERENCES = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sigmoid": _sigmoid64}
+def _erf64(x):
+    """math.erf of each element."""
+    return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+
+
+REFERENCES = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sigmoid": _sigmoid64, "erf": _erf64}
 
 
 def float_range(lo, hi, step=1):
@@ -54,6 +61,10 @@ HARD = {
              both_signs(float_range(0.0, 1e-3, 4999))],
     "sigmoid": [both_signs(float_range(87.0, 104.5, 7)), both_signs(float_range(15.0, 18.0, 7)),
                 float_range(-0.01, 0.01, 3)],
+    # the switch at |x| = 1, where the error peaks just below it; erf rounding to +-1 (erfc(x) = 2^-25
+    # at 3.9192) and the clamp at 4; tiny and subnormal x, where erf(x) = 2/sqrt(pi) x
+    "erf": [both_signs(float_range(0.97, 1.03, 3)), both_signs(float_range(3.85, 4.05, 7)),
+            both_signs(float_range(0.0, 1.2e-38, 61)), both_signs(float_range(1e-8, 1e-3, 997))],
 }
 
 SAMPLE_STEP = 1009  # 4.26 million bit patterns
@@ -116,6 +127,9 @@ EXACT = {
              (np.nan, np.nan)],
     "sigmoid": [(np.inf, 1.0), (-np.inf, 0.0), (0.0, 0.5), (-0.0, 0.5), (200.0, 1.0), (-200.0, 0.0),
                 (np.nan, np.nan)],
+    # erf(2^-149) = 1.13 2^-149 rounds to 2^-149; from 3.92 on, erf rounds to 1
+    "erf": [(np.inf, 1.0), (-np.inf, -1.0), (0.0, 0.0), (-0.0, -0.0), (1e-45, 1e-45), (-1e-45, -1e-45),
+            (4.0, 1.0), (-4.0, -1.0), (1e30, 1.0), (-1e30, -1.0), (np.nan, np.nan)],
 }
 
 
@@ -178,6 +192,7 @@ def _float32_leaf(a):
 
 
 DERIVED = {
+    "gelu": lambda x: cygrad.nn.functional.gelu(x),
     "silu": lambda x: cygrad.nn.functional.silu(x),
     "gelu_tanh": lambda x: cygrad.nn.functional.gelu(x, approximate="tanh"),
     "softplus": lambda x: cygrad.nn.functional.softplus(x, beta=1.5, threshold=10.0),
@@ -205,3 +220,50 @@ def test_derived_kernels_agree_bitwise(name):
         return [y.detach().numpy().ravel(), x.grad.numpy().ravel()]
 
     _assert_same_bits(_on_each_path(compute))
+
+
+# Exact gelu in float32 (built on erf and exp) against float64, on 2M points of [-10, 10] and a few
+# beyond. The float32 formula's own error, with erf within 2 ulp: x Phi(x) is off by at most
+# ~2 2^-24 |x| (erf of a rounded x / sqrt(2), its 2 ulp, 1 + erf rounded) plus its last rounding;
+# Phi(x) + x phi(x) by ~3 2^-24 (that, exp of a rounded x^2 / 2, the sum rounded). The bounds are
+# twice those, plus the spacing of the subnormals, where x / 2 rounds away most of the value.
+GELU_INPUTS = np.concatenate([np.linspace(-10, 10, 2_000_001, dtype=np.float32),
+                              both_signs(np.array([1e-45, 1e-30, 20.0, 1e4, FLT_MAX], dtype=np.float32))])
+
+
+def _gelu_bounds(x, forward):
+    """The largest errors allowed for gelu (forward) and its derivative at x."""
+    return 2.0 ** -24 * 4 * (np.abs(x) + np.abs(forward)) + 2.0 ** -149, 2.0 ** -24 * 6
+
+
+@functools.lru_cache(maxsize=None)
+def _gelu64():
+    """gelu x Phi(x) and its derivative Phi(x) + x phi(x), in float64, Phi by math.erf."""
+    x = GELU_INPUTS.astype(np.float64)
+    cdf = 0.5 * (1 + _erf64(x / math.sqrt(2)))
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    return x * cdf, cdf + x * pdf
+
+
+def _gelu_forward_backward(lib):
+    x = lib.tensor(GELU_INPUTS, requires_grad=True)
+    y = lib.nn.functional.gelu(x)
+    y.backward(lib.ones_like(y))
+    return y.detach().numpy().astype(np.float64), x.grad.numpy().astype(np.float64)
+
+
+def test_gelu_forward_backward_against_float64(simd_path):
+    forward, gradient = _gelu_forward_backward(cygrad)
+    want_forward, want_gradient = _gelu64()
+    forward_bound, gradient_bound = _gelu_bounds(GELU_INPUTS.astype(np.float64), want_forward)
+    assert np.all(np.abs(forward - want_forward) <= forward_bound), simd_path
+    assert np.all(np.abs(gradient - want_gradient) <= gradient_bound), simd_path
+
+
+def test_gelu_forward_backward_against_torch(torch):
+    """Both within the bounds of the float64 values: within the two bounds' sum of each other."""
+    forward, gradient = _gelu_forward_backward(cygrad)
+    torch_forward, torch_gradient = _gelu_forward_backward(torch)
+    forward_bound, gradient_bound = _gelu_bounds(GELU_INPUTS.astype(np.float64), torch_forward)
+    assert np.all(np.abs(forward - torch_forward) <= 2 * forward_bound)
+    assert np.all(np.abs(gradient - torch_gradient) <= 2 * gradient_bound)
