@@ -219,6 +219,18 @@ void cg_sum_i64(const int64_t *x, int64_t *out, int64_t outer, int64_t r, int64_
      * NaN), in vectorizable lanes, then the first element equal to it (or the first NaN) */      \
     static void name##_line(const T *line, int64_t r, T *value, int64_t *index)                    \
     {                                                                                              \
+        if (r < FIND_BLOCK) { /* short lines (class scores, labels): one plain pass costs less */  \
+            T best = line[0];                                                                      \
+            int64_t best_k = 0;                                                                    \
+            for (int64_t k = 1; k < r; ++k)                                                        \
+                if (WINS(line[k], best)) {                                                         \
+                    best = line[k];                                                                \
+                    best_k = k;                                                                    \
+                }                                                                                  \
+            *value = best;                                                                         \
+            *index = best_k;                                                                       \
+            return;                                                                                \
+        }                                                                                          \
         T lanes[EXTREME_LANES], nan_lanes[EXTREME_LANES]; /* a NaN of the lane, else 0 */          \
         for (int j = 0; j < EXTREME_LANES; ++j) {                                                  \
             lanes[j] = line[0];                                                                    \

@@ -390,6 +390,31 @@ def test_argmax_argmin_ties(case, dtype, torch):
     assert cygrad.tensor(data).argmax().item() == np.argmax(data)
 
 
+@pytest.mark.parametrize("length", [64, 65, 100, 1000, 4099])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_max_min_long_lines_against_numpy(length, dtype):
+    """Lines of 64 or more are searched in two vectorized passes (the extreme, then its first
+    index): ties, -0 against +0, and a NaN first, in the middle, in the last partial block of lanes
+    or absent, against numpy's max/argmax (the first NaN wins, then the first of equal extremes)."""
+    rng = np.random.default_rng(length)
+    base = rng.integers(-3, 4, length).astype(dtype)
+    lines = [base]
+    if dtype != "int64":
+        signed_zeros = np.zeros(length, dtype)
+        signed_zeros[::3] = -0.0
+        lines.append(signed_zeros)
+        for where in (0, length // 2, length - 1):
+            line = base.copy()
+            line[where] = NAN
+            lines.append(line)
+    for line in lines:
+        x = cygrad.tensor(line[None, :])
+        for name in ("max", "min"):
+            values, indices = getattr(x, name)(1)
+            np.testing.assert_array_equal(to_numpy(indices)[0], getattr(np, "arg" + name)(line))
+            np.testing.assert_array_equal(to_numpy(values)[0], line[getattr(np, "arg" + name)(line)])
+
+
 def test_argmax_argmin_nan(torch):
     """A NaN is the extreme for both, the first NaN wins (torch and numpy agree)."""
     data = np.array([[1.0, NAN, 5.0, NAN], [NAN, -INF, INF, 2.0], [3.0, 3.0, -1.0, -1.0]])
