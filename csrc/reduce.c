@@ -182,8 +182,8 @@ void cg_sum_i64(const int64_t *x, int64_t *out, int64_t outer, int64_t r, int64_
 #define FLOAT_MIN_WINS(v, best) (!isnan(best) && ((v) < (best) || isnan(v)))
 #define INT_MAX_WINS(v, best) ((v) > (best))
 #define INT_MIN_WINS(v, best) ((v) < (best))
-/* The same without NaN, and the NaN test (never true for integers): a line is searched in two
- * passes, the extreme value first, then its first index (see DEFINE_EXTREME). */
+/* The same without NaN, and the NaN test (never true for integers): a long float line is searched
+ * in two passes, the extreme value first, then its first index (see DEFINE_EXTREME). */
 #define MAX_BETTER(v, best) ((v) > (best))
 #define MIN_BETTER(v, best) ((v) < (best))
 #define FLOAT_IS_NAN(v) ((v) != (v))
@@ -214,12 +214,14 @@ void cg_sum_i64(const int64_t *x, int64_t *out, int64_t outer, int64_t r, int64_
  * same answer (the extreme and its first index are unique), so large inputs are split like sums:
  * over `outer`, else over bands of columns, else (one long line) into PIECES pieces whose extremes
  * are then compared in order of k. */
-#define DEFINE_EXTREME(name, T, WINS, BETTER, IS_NAN)                                                              \
+#define DEFINE_EXTREME(name, T, WINS, BETTER, IS_NAN, VECTOR_SEARCH)                                                              \
     /* the extreme of line[0 .. r) and its index: first the extreme value (or whether there is a   \
      * NaN), in vectorizable lanes, then the first element equal to it (or the first NaN) */      \
     static void name##_line(const T *line, int64_t r, T *value, int64_t *index)                    \
     {                                                                                              \
-        if (r < FIND_BLOCK) { /* short lines (class scores, labels): one plain pass costs less */  \
+        /* one plain pass for short lines (class scores), where two cost more, and for int64,      \
+         * which has no vector compare in SSE2, the level this file is compiled for */            \
+        if (!VECTOR_SEARCH || r < FIND_BLOCK) {                                                    \
             T best = line[0];                                                                      \
             int64_t best_k = 0;                                                                    \
             for (int64_t k = 1; k < r; ++k)                                                        \
@@ -347,12 +349,12 @@ void cg_sum_i64(const int64_t *x, int64_t *out, int64_t outer, int64_t r, int64_
         }                                                                                          \
     }
 
-DEFINE_EXTREME(cg_max_f32, float, FLOAT_MAX_WINS, MAX_BETTER, FLOAT_IS_NAN)
-DEFINE_EXTREME(cg_max_f64, double, FLOAT_MAX_WINS, MAX_BETTER, FLOAT_IS_NAN)
-DEFINE_EXTREME(cg_max_i64, int64_t, INT_MAX_WINS, MAX_BETTER, INT_IS_NAN)
-DEFINE_EXTREME(cg_min_f32, float, FLOAT_MIN_WINS, MIN_BETTER, FLOAT_IS_NAN)
-DEFINE_EXTREME(cg_min_f64, double, FLOAT_MIN_WINS, MIN_BETTER, FLOAT_IS_NAN)
-DEFINE_EXTREME(cg_min_i64, int64_t, INT_MIN_WINS, MIN_BETTER, INT_IS_NAN)
+DEFINE_EXTREME(cg_max_f32, float, FLOAT_MAX_WINS, MAX_BETTER, FLOAT_IS_NAN, 1)
+DEFINE_EXTREME(cg_max_f64, double, FLOAT_MAX_WINS, MAX_BETTER, FLOAT_IS_NAN, 1)
+DEFINE_EXTREME(cg_max_i64, int64_t, INT_MAX_WINS, MAX_BETTER, INT_IS_NAN, 0)
+DEFINE_EXTREME(cg_min_f32, float, FLOAT_MIN_WINS, MIN_BETTER, FLOAT_IS_NAN, 1)
+DEFINE_EXTREME(cg_min_f64, double, FLOAT_MIN_WINS, MIN_BETTER, FLOAT_IS_NAN, 1)
+DEFINE_EXTREME(cg_min_i64, int64_t, INT_MIN_WINS, MIN_BETTER, INT_IS_NAN, 0)
 
 /* ---- backward ---- */
 
