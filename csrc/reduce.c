@@ -214,7 +214,7 @@ void cg_sum_i64(const int64_t *x, int64_t *out, int64_t outer, int64_t r, int64_
  * same answer (the extreme and its first index are unique), so large inputs are split like sums:
  * over `outer`, else over bands of columns, else (one long line) into PIECES pieces whose extremes
  * are then compared in order of k. */
-#define DEFINE_EXTREME(name, T, WINS, BETTER, IS_NAN, VECTOR_SEARCH)                                                              \
+#define DEFINE_EXTREME(name, T, WINS, BETTER, IS_NAN, VECTOR_SEARCH)                               \
     /* the extreme of line[0 .. r) and its index: first the extreme value (or whether there is a   \
      * NaN), in vectorizable lanes, then the first element equal to it (or the first NaN) */      \
     static void name##_line(const T *line, int64_t r, T *value, int64_t *index)                    \
