@@ -43,6 +43,8 @@
 #define CHUNKS_PER_THREAD 4
 /* How long an idle worker keeps spinning before it sleeps. */
 #define SPIN_NS 200000
+/* Pauses between two looks at the clock by a spinning worker. */
+#define CLOCK_CHECK_SPINS 64
 /* How long the caller spins on chunks still running before it yields its core to them. */
 #define WAIT_SPINS 2000
 
@@ -120,10 +122,12 @@ static int no_job_after(uint64_t seen)
 static uint64_t wait_for_job(uint64_t seen)
 {
     const int64_t spin_until = now_ns() + SPIN_NS;
-    while (no_job_after(seen)) {
-        if (now_ns() < spin_until) {
-            for (int i = 0; i < 64; ++i)
-                CPU_RELAX();
+    /* The job word is looked at after every pause (~30 ns on Zen 3), the clock only every
+     * CLOCK_CHECK_SPINS of them: looking at the job only every 64 pauses made the worker start
+     * its chunk 1.4-2 us after the job was published (timed inside a 256^3 product). */
+    for (unsigned spins = 1; no_job_after(seen); ++spins) {
+        if (spins % CLOCK_CHECK_SPINS != 0 || now_ns() < spin_until) {
+            CPU_RELAX();
             continue;
         }
         pthread_mutex_lock(&pool.sleep_lock);
