@@ -25,6 +25,35 @@ typedef struct {
     void *grad_logits;
 } cross_entropy_bwd_job;
 
+/* The per-element losses and their gradients: element i of the output depends on element i of
+ * the inputs only, so [0, n) is split over threads in ranges, and each range is compiled per SIMD
+ * level (no FMA is written and -ffp-contract=off: the same bits on every path and thread count). */
+typedef struct {
+    const void *x, *y, *w, *pos_weight, *g; /* the inputs a loss uses; the others NULL */
+    void *out;
+    double beta;
+} pointwise_loss_job;
+
+/* name##_block_##suffix: a cg_parallel_for range function that runs the body (the variadic part,
+ * a block that may contain commas) for each i of its range, with the job's operands as x, y, w
+ * (NULL: weight 1), pos_weight, g, out and beta */
+#define POINTWISE_LOSS(name, T, suffix, ...)                                                       \
+    CG_SIMD_VARIANTS(static, name##_range_##suffix,                                                \
+                     (const pointwise_loss_job *job, int64_t begin, int64_t end),                  \
+                     (job, begin, end), {                                                          \
+        const T *x = job->x, *y = job->y, *w = job->w, *pos_weight = job->pos_weight;             \
+        const T *g = job->g;                                                                       \
+        T *out = job->out;                                                                         \
+        const double beta = job->beta;                                                             \
+        (void)w, (void)pos_weight, (void)g, (void)beta;                                            \
+        for (int64_t i = begin; i < end; ++i)                                                      \
+            __VA_ARGS__                                                                            \
+    })                                                                                             \
+    static void name##_block_##suffix(void *job, int64_t begin, int64_t end)                       \
+    {                                                                                              \
+        name##_range_##suffix(job, begin, end);                                                    \
+    }
+
 #define DEFINE_LOSSES(T, suffix)                                                                   \
     void cg_cross_entropy_fwd_##suffix(const T *logits, const int64_t *target, const T *weight,     \
                                        int64_t n, int64_t c, int64_t ignore_index, double eps,     \
@@ -156,56 +185,74 @@ typedef struct {
                 grad_x[i * c + target[i]] = -WEIGHT(weight, target[i]) * row_grad[i];              \
     }                                                                                              \
                                                                                                    \
+    /* ---- per-element losses: BCE, BCE with logits, smooth L1 (see POINTWISE_LOSS) ---- */     \
+    /* loss = -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100)): torch's clamp, which       \
+     * keeps a NaN (fmax would turn it into -100) */                                               \
+    POINTWISE_LOSS(bce_fwd, T, suffix, {                                                           \
+        const T log_x = vm_log(x[i]), log_1mx = vm_log(1 - x[i]);                                  \
+        out[i] = -WEIGHT(w, i) * (y[i] * (log_x < -100 ? (T)-100 : log_x) +                        \
+                                  (1 - y[i]) * (log_1mx < -100 ? (T)-100 : log_1mx));              \
+    })                                                                                             \
     void cg_bce_fwd_##suffix(const T *x, const T *y, const T *w, int64_t n, T *loss)               \
     {                                                                                              \
-        for (int64_t i = 0; i < n; ++i) {                                                          \
-            const T log_x = fmax(vm_log(x[i]), (T)-100);                                           \
-            const T log_1mx = fmax(vm_log(1 - x[i]), (T)-100);                                     \
-            loss[i] = -WEIGHT(w, i) * (y[i] * log_x + (1 - y[i]) * log_1mx);                       \
-        }                                                                                          \
+        pointwise_loss_job job = {.x = x, .y = y, .w = w, .out = loss};                            \
+        cg_parallel_for(n, CG_GRAIN_TRANSCENDENTAL, bce_fwd_block_##suffix, &job);                 \
     }                                                                                              \
-                                                                                                   \
+    /* gx = g w (x - y) / max((1 - x) x, 1e-12) */                                                 \
+    POINTWISE_LOSS(bce_bwd, T, suffix, {                                                           \
+        const T spread = (1 - x[i]) * x[i];                                                        \
+        out[i] = g[i] * WEIGHT(w, i) * (x[i] - y[i]) / (spread < (T)1e-12 ? (T)1e-12 : spread);    \
+    })                                                                                             \
     void cg_bce_bwd_##suffix(const T *x, const T *y, const T *w, const T *g, int64_t n, T *gx)     \
     {                                                                                              \
-        for (int64_t i = 0; i < n; ++i)                                                            \
-            gx[i] = g[i] * WEIGHT(w, i) * (x[i] - y[i]) / fmax((1 - x[i]) * x[i], (T)1e-12);       \
+        pointwise_loss_job job = {.x = x, .y = y, .w = w, .g = g, .out = gx};                      \
+        cg_parallel_for(n, CG_GRAIN_CHEAP, bce_bwd_block_##suffix, &job);                          \
     }                                                                                              \
-                                                                                                   \
+    /* with l = (pw - 1) y + 1: loss = w ((1 - y) x + l (log1p(exp(-|x|)) + max(-x, 0))) */         \
+    POINTWISE_LOSS(bce_logits_fwd, T, suffix, {                                                    \
+        const T log_weight = pos_weight ? (pos_weight[i] - 1) * y[i] + 1 : 1;                      \
+        const T softplus_neg_x = vm_log1p(vm_exp(-fabs(x[i]))) + (-x[i] > 0 ? -x[i] : 0);          \
+        out[i] = WEIGHT(w, i) * ((1 - y[i]) * x[i] + log_weight * softplus_neg_x);                 \
+    })                                                                                             \
     void cg_bce_logits_fwd_##suffix(const T *x, const T *y, const T *w, const T *pos_weight,        \
                                     int64_t n, T *loss)                                            \
     {                                                                                              \
-        for (int64_t i = 0; i < n; ++i) {                                                          \
-            const T log_weight = pos_weight ? (pos_weight[i] - 1) * y[i] + 1 : 1;                  \
-            const T softplus_neg_x = vm_log1p(vm_exp(-fabs(x[i]))) + fmax(-x[i], (T)0);            \
-            loss[i] = WEIGHT(w, i) * ((1 - y[i]) * x[i] + log_weight * softplus_neg_x);            \
-        }                                                                                          \
+        pointwise_loss_job job = {.x = x, .y = y, .w = w, .pos_weight = pos_weight, .out = loss};  \
+        cg_parallel_for(n, CG_GRAIN_TRANSCENDENTAL, bce_logits_fwd_block_##suffix, &job);          \
     }                                                                                              \
-                                                                                                   \
+    /* gx = g w ((1 - y) - l sigmoid(-x)) */                                                       \
+    POINTWISE_LOSS(bce_logits_bwd, T, suffix, {                                                    \
+        const T log_weight = pos_weight ? (pos_weight[i] - 1) * y[i] + 1 : 1;                      \
+        const T sigmoid_neg_x = 1 / (1 + vm_exp(x[i]));                                            \
+        out[i] = g[i] * WEIGHT(w, i) * ((1 - y[i]) - log_weight * sigmoid_neg_x);                  \
+    })                                                                                             \
     void cg_bce_logits_bwd_##suffix(const T *x, const T *y, const T *w, const T *pos_weight,        \
                                     const T *g, int64_t n, T *gx)                                  \
     {                                                                                              \
-        for (int64_t i = 0; i < n; ++i) {                                                          \
-            const T log_weight = pos_weight ? (pos_weight[i] - 1) * y[i] + 1 : 1;                  \
-            const T sigmoid_neg_x = 1 / (1 + vm_exp(x[i]));                                        \
-            gx[i] = g[i] * WEIGHT(w, i) * ((1 - y[i]) - log_weight * sigmoid_neg_x);               \
-        }                                                                                          \
+        pointwise_loss_job job = {.x = x, .y = y, .w = w, .pos_weight = pos_weight, .g = g,        \
+                                  .out = gx};                                                      \
+        cg_parallel_for(n, CG_GRAIN_TRANSCENDENTAL, bce_logits_bwd_block_##suffix, &job);          \
     }                                                                                              \
-                                                                                                   \
+    /* d = x - y: loss = |d| < beta ? d^2 / (2 beta) : |d| - beta / 2 */                            \
+    POINTWISE_LOSS(smooth_l1_fwd, T, suffix, {                                                     \
+        const T d = fabs(x[i] - y[i]);                                                             \
+        out[i] = d < beta ? (T)(0.5 * d * d / beta) : (T)(d - 0.5 * beta);                         \
+    })                                                                                             \
     void cg_smooth_l1_fwd_##suffix(const T *x, const T *y, int64_t n, double beta, T *loss)        \
     {                                                                                              \
-        for (int64_t i = 0; i < n; ++i) {                                                          \
-            const T d = fabs(x[i] - y[i]);                                                         \
-            loss[i] = d < beta ? (T)(0.5 * d * d / beta) : (T)(d - 0.5 * beta);                    \
-        }                                                                                          \
+        pointwise_loss_job job = {.x = x, .y = y, .beta = beta, .out = loss};                      \
+        cg_parallel_for(n, CG_GRAIN_CHEAP, smooth_l1_fwd_block_##suffix, &job);                    \
     }                                                                                              \
-                                                                                                   \
+    /* gx = g (|d| < beta ? d / beta : sign(d)) */                                                  \
+    POINTWISE_LOSS(smooth_l1_bwd, T, suffix, {                                                     \
+        const T d = x[i] - y[i];                                                                   \
+        out[i] = g[i] * (fabs(d) < beta ? (T)(d / beta) : (T)((d > 0) - (d < 0)));                 \
+    })                                                                                             \
     void cg_smooth_l1_bwd_##suffix(const T *x, const T *y, const T *g, int64_t n, double beta,      \
                                    T *gx)                                                          \
     {                                                                                              \
-        for (int64_t i = 0; i < n; ++i) {                                                          \
-            const T d = x[i] - y[i];                                                               \
-            gx[i] = g[i] * (fabs(d) < beta ? (T)(d / beta) : (T)((d > 0) - (d < 0)));              \
-        }                                                                                          \
+        pointwise_loss_job job = {.x = x, .y = y, .g = g, .beta = beta, .out = gx};                \
+        cg_parallel_for(n, CG_GRAIN_CHEAP, smooth_l1_bwd_block_##suffix, &job);                    \
     }
 
 DEFINE_LOSSES(float, f32)
