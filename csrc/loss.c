@@ -37,17 +37,33 @@ typedef struct {
 /* name##_block_##suffix: a cg_parallel_for range function that runs the body (the variadic part,
  * a block that may contain commas) for each i of its range, with the job's operands as x, y, w
  * (NULL: weight 1), pos_weight, g, out and beta */
+#define POINTWISE_LOOP(...)                                                                        \
+    (void)w, (void)pos_weight;                                                                     \
+    for (int64_t i = begin; i < end; ++i)                                                          \
+        __VA_ARGS__
 #define POINTWISE_LOSS(name, T, suffix, ...)                                                       \
     CG_SIMD_VARIANTS(static, name##_range_##suffix,                                                \
                      (const pointwise_loss_job *job, int64_t begin, int64_t end),                  \
                      (job, begin, end), {                                                          \
-        const T *x = job->x, *y = job->y, *w = job->w, *pos_weight = job->pos_weight;             \
-        const T *g = job->g;                                                                       \
+        const T *x = job->x, *y = job->y, *g = job->g;                                             \
         T *out = job->out;                                                                         \
         const double beta = job->beta;                                                             \
-        (void)w, (void)pos_weight, (void)g, (void)beta;                                            \
-        for (int64_t i = begin; i < end; ++i)                                                      \
-            __VA_ARGS__                                                                            \
+        (void)g, (void)beta;                                                                       \
+        /* one loop per presence of the optional operands, in which a missing one is a NULL       \
+         * constant: the body's tests of it fold away and the loop vectorizes */                   \
+        if (job->w && job->pos_weight) {                                                           \
+            const T *const w = job->w, *const pos_weight = job->pos_weight;                       \
+            POINTWISE_LOOP(__VA_ARGS__)                                                            \
+        } else if (job->w) {                                                                       \
+            const T *const w = job->w, *const pos_weight = NULL;                                   \
+            POINTWISE_LOOP(__VA_ARGS__)                                                            \
+        } else if (job->pos_weight) {                                                              \
+            const T *const w = NULL, *const pos_weight = job->pos_weight;                          \
+            POINTWISE_LOOP(__VA_ARGS__)                                                            \
+        } else {                                                                                   \
+            const T *const w = NULL, *const pos_weight = NULL;                                     \
+            POINTWISE_LOOP(__VA_ARGS__)                                                            \
+        }                                                                                          \
     })                                                                                             \
     static void name##_block_##suffix(void *job, int64_t begin, int64_t end)                       \
     {                                                                                              \
