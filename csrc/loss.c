@@ -34,13 +34,14 @@ typedef struct {
     double beta;
 } pointwise_loss_job;
 
-/* name##_block_##suffix: a cg_parallel_for range function that runs the body (the variadic part,
- * a block that may contain commas) for each i of its range, with the job's operands as x, y, w
- * (NULL: weight 1), pos_weight, g, out and beta */
+/* the body for each i of [begin, end), with w and pos_weight as the enclosing scope has them */
 #define POINTWISE_LOOP(...)                                                                        \
     (void)w, (void)pos_weight;                                                                     \
     for (int64_t i = begin; i < end; ++i)                                                          \
         __VA_ARGS__
+/* name##_block_##suffix: a cg_parallel_for range function that runs the body (the variadic part,
+ * a block that may contain commas) for each i of its range, with the job's operands as x, y, w
+ * (NULL: weight 1), pos_weight, g, out and beta */
 #define POINTWISE_LOSS(name, T, suffix, ...)                                                       \
     CG_SIMD_VARIANTS(static, name##_range_##suffix,                                                \
                      (const pointwise_loss_job *job, int64_t begin, int64_t end),                  \
