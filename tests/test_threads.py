@@ -4,6 +4,7 @@ pool that survives fork() and concurrent callers.
 Kernels split work only above a grain (csrc/include/cygrad/parallel.h: 32K elements for cheap
 ops, 4K for transcendental ones), so the tensors here are large enough to be split."""
 import multiprocessing
+import os
 import threading
 
 import numpy as np
@@ -37,6 +38,36 @@ def test_num_threads_round_trip(restore_threads):
 def test_set_num_threads_rejects_non_positive(bad, restore_threads):
     with pytest.raises(RuntimeError, match="positive integer"):
         cygrad.set_num_threads(bad)
+
+
+@pytest.fixture
+def threadpoolctl():
+    module = pytest.importorskip("threadpoolctl")
+    if not hasattr(module, "register"):
+        pytest.skip("this threadpoolctl takes no custom controllers")
+    return module
+
+
+def test_threadpoolctl_lists_cygrad_pool(threadpoolctl, restore_threads):
+    cygrad.set_num_threads(3)
+    pools = [p for p in threadpoolctl.threadpool_info() if p["internal_api"] == "cygrad"]
+    assert len(pools) == 1
+    assert os.path.samefile(pools[0]["filepath"], cygrad._core.__file__)
+    assert pools[0]["user_api"] == "cygrad"
+    assert pools[0]["num_threads"] == 3
+    assert pools[0]["version"] == cygrad.__version__
+
+
+def test_threadpool_limits_sets_cygrad_threads_and_restores_them(threadpoolctl, restore_threads):
+    cygrad.set_num_threads(2)
+    with threadpoolctl.threadpool_limits(limits=1):
+        assert cygrad.get_num_threads() == 1
+    assert cygrad.get_num_threads() == 2
+    with threadpoolctl.threadpool_limits(limits=1, user_api="cygrad"):
+        assert cygrad.get_num_threads() == 1
+    assert cygrad.get_num_threads() == 2
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):  # numpy's BLAS only
+        assert cygrad.get_num_threads() == 2
 
 
 def _operands(dtype):

@@ -50,6 +50,7 @@ from cygrad.serialization import load, save
 from cygrad import optim
 from cygrad import cuda
 from cygrad._dlpack import from_dlpack
+from cygrad import _threadpoolctl  # noqa: F401  (lists cygrad's pool in threadpoolctl)
 
 # torch's alternative names for the dtypes
 float = float32
