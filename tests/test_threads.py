@@ -114,6 +114,68 @@ def test_in_place_on_a_view_is_split_correctly(restore_threads):
     np.testing.assert_array_equal(base.numpy(), expected)
 
 
+def _scatter_in_order(base, dim, idx, src, accumulate):
+    """numpy reference for scatter along dim of 2-d arrays: the rows j of idx and src in order, so
+    a repeated index keeps the last write (or adds the writes in that order)"""
+    out = base.copy()
+    columns = np.arange(idx.shape[1 - dim])
+    for j in range(idx.shape[dim]):
+        k, value = (idx[j], src[j]) if dim == 0 else (idx[:, j], src[:, j])
+        at = (k, columns) if dim == 0 else (columns, k)
+        out[at] = out[at] + value if accumulate else value
+    return out
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_gather_and_scatter_are_independent_of_thread_count(dim, restore_threads):
+    """gathers split over rows, scatters over (outer, band of columns) so that the rows sharing a
+    target are still visited in order: the same bits on 1 and 2 threads, numpy's values, with
+    many repeated indices"""
+    rng = np.random.default_rng(4)
+    shape = (517, 301)  # 155617 elements: above two grains
+    x = rng.standard_normal(shape).astype(np.float32)
+    src = rng.standard_normal(shape).astype(np.float32)
+    idx = rng.integers(0, 40, shape)  # 40 targets for 517 or 301 writers: many duplicates
+    cx, csrc, cidx = cygrad.from_numpy(x), cygrad.from_numpy(src), cygrad.from_numpy(idx)
+    run = lambda: (cygrad.gather(cx, dim, cidx).numpy(),
+                   cygrad.scatter(cx, dim, cidx, csrc).numpy(),
+                   cygrad.scatter_add(cx, dim, cidx, csrc).numpy())
+    one = run_with_threads(1, run)
+    two = run_with_threads(2, run)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(b, a)
+    gathered, scattered, added = two
+    np.testing.assert_array_equal(gathered, np.take_along_axis(x, idx, axis=dim))
+    np.testing.assert_array_equal(scattered, _scatter_in_order(x, dim, idx, src, False))
+    expected = _scatter_in_order(x.astype(np.float64), dim, idx, src.astype(np.float64), True)
+    np.testing.assert_allclose(added, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_row_index_ops_are_independent_of_thread_count(restore_threads):
+    """one index a row (index_select, x[idx], and the embedding's backward, which adds the rows
+    of the gradient at their indices) split over rows and over bands of columns"""
+    rng = np.random.default_rng(5)
+    table = rng.standard_normal((1000, 600)).astype(np.float32)  # 600 columns: 3 scatter bands
+    rows = rng.integers(0, 1000, 700)  # repeated rows
+    values = rng.standard_normal((700, 600)).astype(np.float32)
+    ctable, crows, cvalues = (cygrad.from_numpy(a) for a in (table, rows, values))
+
+    def run():
+        leaf = ctable.clone().requires_grad_()
+        cygrad.nn.functional.embedding(crows, leaf).backward(cvalues)
+        return (cygrad.index_select(ctable, 0, crows).numpy(), ctable[crows].numpy(),
+                leaf.grad.numpy())
+    one = run_with_threads(1, run)
+    two = run_with_threads(2, run)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(b, a)
+    np.testing.assert_array_equal(two[0], table[rows])
+    np.testing.assert_array_equal(two[1], table[rows])
+    expected = np.zeros(table.shape)
+    np.add.at(expected, rows, values.astype(np.float64))
+    np.testing.assert_allclose(two[2], expected, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("shape, dim", [((LARGE,), None), ((6, 65536), 1), ((65536, 6), 0),
                                         ((3, 40000, 5), 1)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])

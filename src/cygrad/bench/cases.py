@@ -500,3 +500,39 @@ def max_rows(lib, T):
         return lambda: (x_np.argmax(1), x_np.max(1))[1]
     x = T.from_numpy(x_np)
     return lambda: T.max(x, 1).values
+
+
+# ---- (10) gather along the last dim (take_along_dim), forward + backward: one index an element ----
+
+GATHER_SHAPE = (1024, 1024)
+
+
+def _gather_inputs():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal(GATHER_SHAPE, dtype=np.float32)
+    idx = rng.integers(0, GATHER_SHAPE[1], size=GATHER_SHAPE)
+    upstream = rng.standard_normal(GATHER_SHAPE, dtype=np.float32)
+    return x, idx, upstream
+
+
+def _gather_grad_reference():
+    """Each upstream element added at its index in its row (repeats accumulate)."""
+    _, idx, upstream = _gather_inputs()
+    grad = np.zeros(GATHER_SHAPE)
+    np.add.at(grad, (np.arange(GATHER_SHAPE[0])[:, None], idx), upstream.astype(np.float64))
+    return grad
+
+
+@case("gather-1024x1024-fwd-bwd", reference=_gather_grad_reference,
+      tolerance=dict(rtol=1e-5, atol=1e-5))
+def gather_last_dim(lib, T):
+    """1024x1024 float32: (gather(x, 1, idx) * r).sum().backward(), 1M random indices"""
+    x_np, idx_np, r_np = _gather_inputs()
+    x = T.from_numpy(x_np).requires_grad_()
+    idx, r = T.from_numpy(idx_np), T.from_numpy(r_np)
+
+    def run():
+        x.grad = None
+        (T.gather(x, 1, idx) * r).sum().backward()
+        return x.grad
+    return run
