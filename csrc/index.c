@@ -25,7 +25,10 @@ typedef struct {
 static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* Tasks of `work` elements each, enough of them per chunk to be worth a thread. */
-static inline int64_t task_grain(int64_t work) { return work >= CG_GRAIN_CHEAP ? 1 : CG_GRAIN_CHEAP / (work > 0 ? work : 1); }
+static inline int64_t task_grain(int64_t work)
+{
+    return work >= CG_GRAIN_CHEAP ? 1 : CG_GRAIN_CHEAP / (work > 0 ? work : 1);
+}
 
 /* dst[o, j, i] = src[o, k, i]. A gather writes each destination element once, so it splits over
  * the rows (o, j) in any way: chunk rows [begin, end) of the outer * n, in runs of one o. */

@@ -25,6 +25,18 @@ typedef struct {
     void *grad_logits;
 } cross_entropy_bwd_job;
 
+/* Cross-entropy with probability targets: rows are independent, so each chunk of rows computes
+ * its losses (forward) or gradient rows (backward) as one thread would. */
+typedef struct {
+    const void *log_probs, *target, *weight, *row_grad;
+    int64_t c;
+    double eps;
+    void *out; /* the loss per row (forward) or the gradient (backward) */
+} prob_cross_entropy_job;
+
+/* Rows per parallel chunk for a few multiply-adds an element */
+static int64_t cheap_row_grain(int64_t c) { return (CG_GRAIN_CHEAP + c - 1) / c; }
+
 /* The per-element losses and their gradients: element i of the output depends on element i of
  * the inputs only, so [0, n) is split over threads in ranges, and each range is compiled per SIMD
  * level (no FMA is written and -ffp-contract=off: the same bits on every path and thread count). */
@@ -149,37 +161,91 @@ typedef struct {
         cg_parallel_for(n, row_grain(c), cross_entropy_bwd_block_##suffix, &job);                  \
     }                                                                                              \
                                                                                                    \
+    /* rows [begin, end) of the loss; compiled per SIMD level, the sums over classes in double */ \
+    CG_SIMD_VARIANTS(static, prob_cross_entropy_fwd_rows_##suffix,                                 \
+                     (const prob_cross_entropy_job *job, int64_t begin, int64_t end),              \
+                     (job, begin, end), {                                                          \
+        const T *weight = job->weight;                                                             \
+        const int64_t c = job->c;                                                                  \
+        const double keep = 1 - job->eps, spread = job->eps / c;                                   \
+        for (int64_t i = begin; i < end; ++i) {                                                    \
+            const T *logp = (const T *)job->log_probs + i * c;                                     \
+            const T *target = (const T *)job->target + i * c;                                      \
+            double total = 0;                                                                      \
+            if (weight) {                                                                          \
+                CG_SIMD_SUM(total)                                                                 \
+                for (int64_t k = 0; k < c; ++k)                                                    \
+                    total -= weight[k] * (keep * target[k] + spread) * logp[k];                    \
+            } else {                                                                               \
+                CG_SIMD_SUM(total)                                                                 \
+                for (int64_t k = 0; k < c; ++k)                                                    \
+                    total -= (keep * target[k] + spread) * logp[k];                                \
+            }                                                                                      \
+            ((T *)job->out)[i] = (T)total;                                                         \
+        }                                                                                          \
+    })                                                                                             \
+                                                                                                   \
+    static void prob_cross_entropy_fwd_block_##suffix(void *job, int64_t begin, int64_t end)      \
+    {                                                                                              \
+        prob_cross_entropy_fwd_rows_##suffix(job, begin, end);                                     \
+    }                                                                                              \
+                                                                                                   \
     void cg_cross_entropy_prob_fwd_##suffix(const T *logits, const T *target, const T *weight,      \
                                             int64_t n, int64_t c, double eps, T *log_probs,        \
                                             T *loss)                                               \
     {                                                                                              \
         cg_log_softmax_fwd_##suffix(logits, log_probs, n, c, 1);                                   \
-        for (int64_t i = 0; i < n; ++i) {                                                          \
-            const T *logp = log_probs + i * c;                                                     \
-            double total = 0;                                                                      \
-            for (int64_t k = 0; k < c; ++k) {                                                      \
-                const double q = (1 - eps) * target[i * c + k] + eps / c;                          \
-                total -= WEIGHT(weight, k) * q * logp[k];                                          \
+        prob_cross_entropy_job job = {log_probs, target, weight, NULL, c, eps, loss};              \
+        cg_parallel_for(n, cheap_row_grain(c), prob_cross_entropy_fwd_block_##suffix, &job);       \
+    }                                                                                              \
+                                                                                                   \
+    /* rows [begin, end) of the gradient; compiled per SIMD level (the exp loop vectorizes) */     \
+    CG_SIMD_VARIANTS(static, prob_cross_entropy_bwd_rows_##suffix,                                 \
+                     (const prob_cross_entropy_job *job, int64_t begin, int64_t end),              \
+                     (job, begin, end), {                                                          \
+        const T *weight = job->weight;                                                             \
+        const int64_t c = job->c;                                                                  \
+        const double keep = 1 - job->eps, spread = job->eps / c;                                   \
+        for (int64_t i = begin; i < end; ++i) {                                                    \
+            const T *logp = (const T *)job->log_probs + i * c;                                     \
+            const T *target = (const T *)job->target + i * c;                                      \
+            T *grad = (T *)job->out + i * c;                                                       \
+            const T g = ((const T *)job->row_grad)[i];                                             \
+            /* q_k = (1 - eps) t_k + eps / c; grad_k = g (p_k sum(w q) - w_k q_k) */              \
+            double mass = 0;                                                                       \
+            if (weight) {                                                                          \
+                CG_SIMD_SUM(mass)                                                                  \
+                for (int64_t k = 0; k < c; ++k)                                                    \
+                    mass += weight[k] * (keep * target[k] + spread);                               \
+                const T m = (T)mass;                                                               \
+                CG_SIMD_LOOP                                                                       \
+                for (int64_t k = 0; k < c; ++k) {                                                  \
+                    const T q = (T)(keep * target[k] + spread);                                    \
+                    grad[k] = g * (vm_exp(logp[k]) * m - weight[k] * q);                           \
+                }                                                                                  \
+            } else {                                                                               \
+                CG_SIMD_SUM(mass)                                                                  \
+                for (int64_t k = 0; k < c; ++k)                                                    \
+                    mass += keep * target[k] + spread;                                             \
+                const T m = (T)mass;                                                               \
+                CG_SIMD_LOOP                                                                       \
+                for (int64_t k = 0; k < c; ++k)                                                    \
+                    grad[k] = g * (vm_exp(logp[k]) * m - (T)(keep * target[k] + spread));          \
             }                                                                                      \
-            loss[i] = (T)total;                                                                    \
         }                                                                                          \
+    })                                                                                             \
+                                                                                                   \
+    static void prob_cross_entropy_bwd_block_##suffix(void *job, int64_t begin, int64_t end)      \
+    {                                                                                              \
+        prob_cross_entropy_bwd_rows_##suffix(job, begin, end);                                     \
     }                                                                                              \
                                                                                                    \
     void cg_cross_entropy_prob_bwd_##suffix(const T *log_probs, const T *target, const T *weight,   \
                                             const T *row_grad, int64_t n, int64_t c, double eps,   \
                                             T *grad_logits)                                        \
     {                                                                                              \
-        for (int64_t i = 0; i < n; ++i) {                                                          \
-            const T *logp = log_probs + i * c;                                                     \
-            double mass = 0;                                                                       \
-            for (int64_t k = 0; k < c; ++k)                                                        \
-                mass += WEIGHT(weight, k) * ((1 - eps) * target[i * c + k] + eps / c);             \
-            for (int64_t k = 0; k < c; ++k) {                                                      \
-                const T q = (T)((1 - eps) * target[i * c + k] + eps / c);                          \
-                grad_logits[i * c + k] =                                                           \
-                    row_grad[i] * (vm_exp(logp[k]) * (T)mass - WEIGHT(weight, k) * q);             \
-            }                                                                                      \
-        }                                                                                          \
+        prob_cross_entropy_job job = {log_probs, target, weight, row_grad, c, eps, grad_logits};   \
+        cg_parallel_for(n, row_grain(c), prob_cross_entropy_bwd_block_##suffix, &job);             \
     }                                                                                              \
                                                                                                    \
     void cg_nll_fwd_##suffix(const T *x, const int64_t *target, const T *weight, int64_t n,         \

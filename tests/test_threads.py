@@ -348,6 +348,41 @@ def test_cross_entropy_is_independent_of_thread_count(weighted, smoothing, resto
         np.testing.assert_allclose(two[1], p * kept[:, None] / kept.sum(), rtol=1e-4, atol=1e-8)
 
 
+@pytest.mark.parametrize("weighted, smoothing", [(False, 0.0), (True, 0.2)])
+def test_probability_cross_entropy_is_independent_of_thread_count(weighted, smoothing,
+                                                                  restore_threads):
+    """probability targets (soft labels): rows split over threads for the loss and its gradient"""
+    rng = np.random.default_rng(6)
+    logits = (rng.standard_normal((300, 1000)) * 3).astype(np.float32)
+    target = rng.random((300, 1000)).astype(np.float32)
+    target /= target.sum(axis=1, keepdims=True)
+    weight = rng.random(1000).astype(np.float32) if weighted else None
+
+    def loss_and_grad():
+        x = cygrad.tensor(logits, requires_grad=True)
+        w = None if weight is None else cygrad.from_numpy(weight)
+        loss = cygrad.nn.functional.cross_entropy(x, cygrad.from_numpy(target), weight=w,
+                                                  label_smoothing=smoothing)
+        loss.backward()
+        return loss.detach().numpy(), x.grad.numpy()
+
+    one = run_with_threads(1, loss_and_grad)
+    two = run_with_threads(2, loss_and_grad)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(b, a)
+    # float64 oracle: q = (1 - s) t + s / C, w = weight or 1; loss = mean over rows of
+    # -sum(w q log p), its gradient (p sum(w q) - w q) / rows
+    x64 = logits.astype(np.float64)
+    log_p = x64 - x64.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    wq = (1 - smoothing) * target.astype(np.float64) + smoothing / 1000
+    if weighted:
+        wq *= weight.astype(np.float64)
+    np.testing.assert_allclose(two[0], -(wq * log_p).sum(axis=1).mean(), rtol=1e-5)
+    expected_grad = (np.exp(log_p) * wq.sum(axis=1, keepdims=True) - wq) / 300
+    np.testing.assert_allclose(two[1], expected_grad, rtol=1e-4, atol=1e-9)
+
+
 POINTWISE_LOSSES = {  # name: (the loss on (x, t), its float64 value, x's distribution)
     "bce": (lambda F, x, t: F.binary_cross_entropy(x, t, reduction="none"),
             lambda x, t: -(t * np.maximum(np.log(x), -100) + (1 - t) * np.maximum(np.log(1 - x), -100)),

@@ -485,6 +485,36 @@ for _label, _shape in XENT_SHAPES.items():
          )(_xent(_shape))
 
 
+def _soft_targets(batch, classes):
+    """Probability targets (soft labels, as in distillation): rows of positive values summing to 1."""
+    t = np.random.default_rng(11).random((batch, classes), dtype=np.float32)
+    return t / t.sum(1, keepdims=True)
+
+
+def _xent_probs_grad_reference():
+    """softmax(logits) - targets, over the batch (each target row sums to 1)."""
+    logits, _ = _xent_inputs(512, 1000)
+    shifted = logits.astype(np.float64) - logits.max(1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(1, keepdims=True)
+    return (p - _soft_targets(512, 1000)) / 512
+
+
+@case("xent-probs-512x1000-fwd-bwd", reference=_xent_probs_grad_reference,
+      tolerance=dict(rtol=1e-5, atol=1e-6 / 512))
+def xent_probs(lib, T):
+    """cross_entropy(logits 512x1000, probability targets).backward()"""
+    logits_np, _ = _xent_inputs(512, 1000)
+    logits = T.from_numpy(logits_np).requires_grad_()
+    targets = T.from_numpy(_soft_targets(512, 1000))
+    cross_entropy = T.nn.functional.cross_entropy
+
+    def run():
+        logits.grad = None
+        cross_entropy(logits, targets).backward()
+        return logits.grad
+    return run
+
+
 # ---- (9) the largest element of each row and its index: a reduction that is not a sum ----
 
 def _max_rows_input():
