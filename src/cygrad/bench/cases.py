@@ -566,3 +566,37 @@ def gather_last_dim(lib, T):
         (T.gather(x, 1, idx) * r).sum().backward()
         return x.grad
     return run
+
+
+# ---- (11) per-element losses: BCE with logits and smooth L1 on 1M elements, forward + backward ----
+
+LOSS_ELEMENTS = 1 << 20
+
+
+def _pointwise_loss_inputs():
+    rng = np.random.default_rng(12)
+    x = 2 * rng.standard_normal(LOSS_ELEMENTS, dtype=np.float32)
+    target = rng.random(LOSS_ELEMENTS, dtype=np.float32)
+    return x, target
+
+
+def _pointwise_loss_grad_reference():
+    """d/dx of mean BCE-with-logits (sigmoid(x) - t) plus mean smooth L1, beta 1 (d clipped to
+    [-1, 1]), each over the elements."""
+    x, t = (a.astype(np.float64) for a in _pointwise_loss_inputs())
+    return (1 / (1 + np.exp(-x)) - t + np.clip(x - t, -1, 1)) / LOSS_ELEMENTS
+
+
+@case("losses-1M-fwd-bwd", reference=_pointwise_loss_grad_reference,
+      tolerance=dict(rtol=1e-5, atol=1e-6 / LOSS_ELEMENTS))
+def pointwise_losses(lib, T):
+    """1M float32: (bce_with_logits(x, t) + smooth_l1_loss(x, t)).backward()"""
+    x_np, t_np = _pointwise_loss_inputs()
+    x, t = T.from_numpy(x_np).requires_grad_(), T.from_numpy(t_np)
+    F = T.nn.functional
+
+    def run():
+        x.grad = None
+        (F.binary_cross_entropy_with_logits(x, t) + F.smooth_l1_loss(x, t)).backward()
+        return x.grad
+    return run
