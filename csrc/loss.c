@@ -34,6 +34,19 @@ typedef struct {
     void *out; /* the loss per row (forward) or the gradient (backward) */
 } prob_cross_entropy_job;
 
+/* The body (the variadic part) for each row i of [begin, end) of a prob_cross_entropy_job, with
+ * weight (NULL: 1), c, keep = 1 - eps and spread = eps / c, and the row's logp and target: the
+ * smoothed target of class k is keep * target[k] + spread */
+#define PROB_ROWS(T, ...)                                                                          \
+    const T *weight = job->weight;                                                                 \
+    const int64_t c = job->c;                                                                      \
+    const double keep = 1 - job->eps, spread = job->eps / c;                                       \
+    for (int64_t i = begin; i < end; ++i) {                                                        \
+        const T *logp = (const T *)job->log_probs + i * c;                                         \
+        const T *target = (const T *)job->target + i * c;                                          \
+        __VA_ARGS__                                                                                \
+    }
+
 /* Rows per parallel chunk for a few multiply-adds an element */
 static int64_t cheap_row_grain(int64_t c) { return (CG_GRAIN_CHEAP + c - 1) / c; }
 
@@ -165,12 +178,7 @@ typedef struct {
     CG_SIMD_VARIANTS(static, prob_cross_entropy_fwd_rows_##suffix,                                 \
                      (const prob_cross_entropy_job *job, int64_t begin, int64_t end),              \
                      (job, begin, end), {                                                          \
-        const T *weight = job->weight;                                                             \
-        const int64_t c = job->c;                                                                  \
-        const double keep = 1 - job->eps, spread = job->eps / c;                                   \
-        for (int64_t i = begin; i < end; ++i) {                                                    \
-            const T *logp = (const T *)job->log_probs + i * c;                                     \
-            const T *target = (const T *)job->target + i * c;                                      \
+        PROB_ROWS(T, {                                                                             \
             double total = 0;                                                                      \
             if (weight) {                                                                          \
                 CG_SIMD_SUM(total)                                                                 \
@@ -182,7 +190,7 @@ typedef struct {
                     total -= (keep * target[k] + spread) * logp[k];                                \
             }                                                                                      \
             ((T *)job->out)[i] = (T)total;                                                         \
-        }                                                                                          \
+        })                                                                                         \
     })                                                                                             \
                                                                                                    \
     static void prob_cross_entropy_fwd_block_##suffix(void *job, int64_t begin, int64_t end)      \
@@ -203,12 +211,7 @@ typedef struct {
     CG_SIMD_VARIANTS(static, prob_cross_entropy_bwd_rows_##suffix,                                 \
                      (const prob_cross_entropy_job *job, int64_t begin, int64_t end),              \
                      (job, begin, end), {                                                          \
-        const T *weight = job->weight;                                                             \
-        const int64_t c = job->c;                                                                  \
-        const double keep = 1 - job->eps, spread = job->eps / c;                                   \
-        for (int64_t i = begin; i < end; ++i) {                                                    \
-            const T *logp = (const T *)job->log_probs + i * c;                                     \
-            const T *target = (const T *)job->target + i * c;                                      \
+        PROB_ROWS(T, {                                                                             \
             T *grad = (T *)job->out + i * c;                                                       \
             const T g = ((const T *)job->row_grad)[i];                                             \
             /* q_k = (1 - eps) t_k + eps / c; grad_k = g (p_k sum(w q) - w_k q_k) */              \
@@ -232,7 +235,7 @@ typedef struct {
                 for (int64_t k = 0; k < c; ++k)                                                    \
                     grad[k] = g * (vm_exp(logp[k]) * m - (T)(keep * target[k] + spread));          \
             }                                                                                      \
-        }                                                                                          \
+        })                                                                                         \
     })                                                                                             \
                                                                                                    \
     static void prob_cross_entropy_bwd_block_##suffix(void *job, int64_t begin, int64_t end)      \
