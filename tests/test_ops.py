@@ -593,6 +593,18 @@ def test_large_float32_sums_are_accurate(n):
     np.testing.assert_allclose(to_numpy(cygrad.tensor(m).sum(1)), m.astype(np.float64).sum(1), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1000, 300), (999, 77), (8, 4096), (13, 5)])
+def test_column_sums_add_the_rows_in_order(shape, dtype):
+    """sums down the columns add the rows in order, in double (one block: up to 1024 rows), and
+    round once: numpy's float64 sum over axis 0 (row after row), bit for bit. float64 data of
+    magnitudes 1e-12..1e12 rounds at every add, so any other order shows."""
+    rng = np.random.default_rng(shape[0])
+    a = (rng.standard_normal(shape) * 10.0 ** rng.integers(-12, 13, shape)).astype(dtype)
+    want = a.astype(np.float64).sum(0).astype(dtype)
+    np.testing.assert_array_equal(to_numpy(cygrad.tensor(a).sum(0)), want)
+
+
 # ---------------------------------------------------------------------------------------------
 # dtype promotion
 # ---------------------------------------------------------------------------------------------
