@@ -141,18 +141,44 @@ DEFINE_SCATTER(cg_scatter_add_i32, int32_t, +=)
 
 /* ---- index checks and linearization ---- */
 
+/* A long index is checked in this many pieces, each on its own up to its first invalid entry;
+ * the first piece that has one gives the answer, so it is the first invalid index whatever the
+ * thread count. */
+#define CHECK_PIECES 16
+
+typedef struct {
+    const int64_t *idx;
+    int64_t n, lo, size;
+    int64_t first_invalid[CHECK_PIECES]; /* per piece: its first invalid position, or -1 */
+} index_check_job;
+
+static void check_pieces(void *ctx, int64_t begin, int64_t end)
+{
+    index_check_job *job = ctx;
+    for (int64_t piece = begin; piece < end; ++piece) {
+        const int64_t first = job->n * piece / CHECK_PIECES;
+        const int64_t last = job->n * (piece + 1) / CHECK_PIECES;
+        job->first_invalid[piece] = -1;
+        for (int64_t p = first; p < last; ++p)
+            if (job->idx[p] < job->lo || job->idx[p] >= job->size) {
+                job->first_invalid[piece] = p;
+                break;
+            }
+    }
+}
+
 /* first p with idx[p] < lo or idx[p] >= size, lo = -size or 0 */
 void cg_index_find_invalid_i64(const int64_t *idx, int64_t n, int64_t size, int allow_negative,
                                int64_t *position)
 {
-    const int64_t lo = allow_negative ? -size : 0;
+    index_check_job job = {idx, n, allow_negative ? -size : 0, size, {0}};
+    cg_parallel_for(CHECK_PIECES, n >= 2 * CG_GRAIN_CHEAP ? 1 : CHECK_PIECES, check_pieces, &job);
     *position = -1;
-    for (int64_t p = 0; p < n; ++p) {
-        if (idx[p] < lo || idx[p] >= size) {
-            *position = p;
+    for (int piece = 0; piece < CHECK_PIECES; ++piece)
+        if (job.first_invalid[piece] >= 0) {
+            *position = job.first_invalid[piece];
             return;
         }
-    }
 }
 
 /* lin = (accumulate ? lin : 0) + wrap(idx) * stride */

@@ -151,6 +151,21 @@ def test_gather_and_scatter_are_independent_of_thread_count(dim, restore_threads
     np.testing.assert_allclose(added, expected, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_long_index_names_its_first_invalid_entry(threads, restore_threads):
+    """a long index is checked in pieces (on threads): the error still names the first invalid
+    entry, here in the fifth of sixteen pieces, with later pieces holding other ones"""
+    cygrad.set_num_threads(threads)
+    x = cygrad.zeros(50, 10)
+    idx = np.zeros((LARGE // 10, 10), dtype=np.int64)
+    flat = idx.reshape(-1)
+    flat[4 * flat.size // 16 + 5] = 51
+    flat[9 * flat.size // 16] = 77
+    flat[-1] = -3
+    with pytest.raises(RuntimeError, match="index 51 is out of bounds for dimension 0 with size 50"):
+        cygrad.gather(x, 0, cygrad.from_numpy(idx))
+
+
 def test_row_index_ops_are_independent_of_thread_count(restore_threads):
     """one index a row (index_select, x[idx], and the embedding's backward, which adds the rows
     of the gradient at their indices) split over rows and over bands of columns"""
