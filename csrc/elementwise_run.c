@@ -62,7 +62,7 @@ void cg_elementwise_run(const cg_elementwise_call *call, const cg_iter *it, int6
     }
     /* blocks of the outermost dimension that hold at least `grain` elements */
     const int64_t per_index = elements / it->shape[0];
-    const int64_t grain_indices = (grain + per_index - 1) / per_index;
+    const int64_t grain_indices = cg_grain_in_items(grain, per_index);
     split_job job = {call, it};
     cg_parallel_for(it->shape[0], grain_indices, run_block, &job);
 }

@@ -24,12 +24,6 @@ typedef struct {
 
 static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* Tasks of `work` elements each, enough of them per chunk to be worth a thread. */
-static inline int64_t task_grain(int64_t work)
-{
-    return work >= CG_GRAIN_CHEAP ? 1 : CG_GRAIN_CHEAP / (work > 0 ? work : 1);
-}
-
 /* dst[o, j, i] = src[o, k, i]. A gather writes each destination element once, so it splits over
  * the rows (o, j) in any way: chunk rows [begin, end) of the outer * n, in runs of one o. */
 #define DEFINE_GATHER(name, T)                                                                     \
@@ -70,7 +64,8 @@ static inline int64_t task_grain(int64_t work)
     CG_GATHER(name, T)                                                                             \
     {                                                                                              \
         index_job job = {it, dst, src, idx};                                                       \
-        cg_parallel_for(it->outer * it->n, task_grain(it->inner), name##_rows, &job);              \
+        cg_parallel_for(it->outer * it->n, cg_grain_in_items(CG_GRAIN_CHEAP, it->inner),           \
+                        name##_rows, &job);                                                        \
     }
 
 /* dst[o, k, i] = src[o, j, i] (ASSIGN is = or +=). Two rows j may name the same k, so a scatter
@@ -118,7 +113,8 @@ static inline int64_t task_grain(int64_t work)
     {                                                                                              \
         index_job job = {it, dst, (const void *)src, idx};                                         \
         const int64_t bands = (it->inner + SCATTER_BAND - 1) / SCATTER_BAND;                       \
-        cg_parallel_for(it->outer * bands, task_grain(it->n * min_i64(it->inner, SCATTER_BAND)),   \
+        const int64_t per_task = it->n * min_i64(it->inner, SCATTER_BAND);                         \
+        cg_parallel_for(it->outer * bands, cg_grain_in_items(CG_GRAIN_CHEAP, per_task),            \
                         name##_bands, &job);                                                       \
     }
 

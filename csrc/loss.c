@@ -12,9 +12,6 @@
 #include "simd_variants.h"
 #include "vecmath.h"
 
-/* Rows of cross-entropy's backward per parallel chunk: enough exponentials to pay for a thread */
-static int64_t row_grain(int64_t c) { return (CG_GRAIN_TRANSCENDENTAL + c - 1) / c; }
-
 #define WEIGHT(w, k) ((w) ? (w)[k] : 1)
 
 typedef struct {
@@ -34,21 +31,28 @@ typedef struct {
     void *out; /* the loss per row (forward) or the gradient (backward) */
 } prob_cross_entropy_job;
 
-/* The body (the variadic part) for each row i of [begin, end) of a prob_cross_entropy_job, with
- * weight (NULL: 1), c, keep = 1 - eps and spread = eps / c, and the row's logp and target: the
- * smoothed target of class k is keep * target[k] + spread */
+/* The body (the variadic part) for each row i of [begin, end) of the prob_cross_entropy_job ctx,
+ * with weight (NULL: 1), c, keep = 1 - eps and spread = eps / c, and the row's logp and target:
+ * the smoothed target of class k is keep * target[k] + spread. As in POINTWISE_LOSS, one loop per
+ * presence of the weights, in which a missing one is a NULL constant, so that the body is written
+ * once with WEIGHT and each loop vectorizes. */
 #define PROB_ROWS(T, ...)                                                                          \
-    const T *weight = job->weight;                                                                 \
+    const prob_cross_entropy_job *job = ctx;                                                       \
     const int64_t c = job->c;                                                                      \
     const double keep = 1 - job->eps, spread = job->eps / c;                                       \
+    if (job->weight) {                                                                             \
+        const T *const weight = job->weight;                                                       \
+        PROB_ROW_LOOP(T, __VA_ARGS__)                                                              \
+    } else {                                                                                       \
+        const T *const weight = NULL;                                                              \
+        PROB_ROW_LOOP(T, __VA_ARGS__)                                                              \
+    }
+#define PROB_ROW_LOOP(T, ...)                                                                      \
     for (int64_t i = begin; i < end; ++i) {                                                        \
         const T *logp = (const T *)job->log_probs + i * c;                                         \
         const T *target = (const T *)job->target + i * c;                                          \
         __VA_ARGS__                                                                                \
     }
-
-/* Rows per parallel chunk for a few multiply-adds an element */
-static int64_t cheap_row_grain(int64_t c) { return (CG_GRAIN_CHEAP + c - 1) / c; }
 
 /* The per-element losses and their gradients: element i of the output depends on element i of
  * the inputs only, so [0, n) is split over threads in ranges, and each range is compiled per SIMD
@@ -64,13 +68,14 @@ typedef struct {
     (void)w, (void)pos_weight;                                                                     \
     for (int64_t i = begin; i < end; ++i)                                                          \
         __VA_ARGS__
-/* name##_block_##suffix: a cg_parallel_for range function that runs the body (the variadic part,
+/* name##_block_##suffix: a cg_parallel_for range function (a pointwise_loss_job as ctx), compiled
+ * per SIMD level, that runs the body (the variadic part,
  * a block that may contain commas) for each i of its range, with the job's operands as x, y, w
  * (NULL: weight 1), pos_weight, g, out and beta */
 #define POINTWISE_LOSS(name, T, suffix, ...)                                                       \
-    CG_SIMD_VARIANTS(static, name##_range_##suffix,                                                \
-                     (const pointwise_loss_job *job, int64_t begin, int64_t end),                  \
-                     (job, begin, end), {                                                          \
+    CG_SIMD_VARIANTS(static, name##_block_##suffix, (void *ctx, int64_t begin, int64_t end),       \
+                     (ctx, begin, end), {                                                          \
+        const pointwise_loss_job *job = ctx;                                                       \
         const T *x = job->x, *y = job->y, *g = job->g;                                             \
         T *out = job->out;                                                                         \
         const double beta = job->beta;                                                             \
@@ -90,11 +95,7 @@ typedef struct {
             const T *const w = NULL, *const pos_weight = NULL;                                     \
             POINTWISE_LOOP(__VA_ARGS__)                                                            \
         }                                                                                          \
-    })                                                                                             \
-    static void name##_block_##suffix(void *job, int64_t begin, int64_t end)                       \
-    {                                                                                              \
-        name##_range_##suffix(job, begin, end);                                                    \
-    }
+    })
 
 #define DEFINE_LOSSES(T, suffix)                                                                   \
     void cg_cross_entropy_fwd_##suffix(const T *logits, const int64_t *target, const T *weight,     \
@@ -119,9 +120,9 @@ typedef struct {
     }                                                                                              \
                                                                                                    \
     /* rows [begin, end) of the gradient; compiled per SIMD level (the exp loop vectorizes) */     \
-    CG_SIMD_VARIANTS(static, cross_entropy_bwd_rows_##suffix,                                      \
-                     (const cross_entropy_bwd_job *job, int64_t begin, int64_t end),               \
-                     (job, begin, end), {                                                          \
+    CG_SIMD_VARIANTS(static, cross_entropy_bwd_block_##suffix,                                     \
+                     (void *ctx, int64_t begin, int64_t end), (ctx, begin, end), {                 \
+        const cross_entropy_bwd_job *job = ctx;                                                    \
         const int64_t c = job->c;                                                                  \
         const T *weight = job->weight;                                                             \
         const T weight_total = (T)job->weight_total, smooth_scale = (T)(job->eps / c);             \
@@ -157,11 +158,6 @@ typedef struct {
         }                                                                                          \
     })                                                                                             \
                                                                                                    \
-    static void cross_entropy_bwd_block_##suffix(void *job, int64_t begin, int64_t end)            \
-    {                                                                                              \
-        cross_entropy_bwd_rows_##suffix(job, begin, end);                                          \
-    }                                                                                              \
-                                                                                                   \
     void cg_cross_entropy_bwd_##suffix(const T *log_probs, const int64_t *target, const T *weight,  \
                                        const T *row_grad, int64_t n, int64_t c,                    \
                                        int64_t ignore_index, double eps, T *grad_logits)           \
@@ -171,32 +167,21 @@ typedef struct {
             weight_total += WEIGHT(weight, k);                                                     \
         cross_entropy_bwd_job job = {log_probs, weight, row_grad, target, c, ignore_index, eps,    \
                                      weight_total, grad_logits};                                   \
-        cg_parallel_for(n, row_grain(c), cross_entropy_bwd_block_##suffix, &job);                  \
+        cg_parallel_for(n, cg_grain_in_items(CG_GRAIN_TRANSCENDENTAL, c),                          \
+                        cross_entropy_bwd_block_##suffix, &job);                                   \
     }                                                                                              \
                                                                                                    \
-    /* rows [begin, end) of the loss; compiled per SIMD level, the sums over classes in double */ \
-    CG_SIMD_VARIANTS(static, prob_cross_entropy_fwd_rows_##suffix,                                 \
-                     (const prob_cross_entropy_job *job, int64_t begin, int64_t end),              \
-                     (job, begin, end), {                                                          \
+    /* rows [begin, end) of the loss; compiled per SIMD level, the sums over classes in double */  \
+    CG_SIMD_VARIANTS(static, prob_cross_entropy_fwd_block_##suffix,                                \
+                     (void *ctx, int64_t begin, int64_t end), (ctx, begin, end), {                 \
         PROB_ROWS(T, {                                                                             \
             double total = 0;                                                                      \
-            if (weight) {                                                                          \
-                CG_SIMD_SUM(total)                                                                 \
-                for (int64_t k = 0; k < c; ++k)                                                    \
-                    total -= weight[k] * (keep * target[k] + spread) * logp[k];                    \
-            } else {                                                                               \
-                CG_SIMD_SUM(total)                                                                 \
-                for (int64_t k = 0; k < c; ++k)                                                    \
-                    total -= (keep * target[k] + spread) * logp[k];                                \
-            }                                                                                      \
+            CG_SIMD_SUM(total)                                                                     \
+            for (int64_t k = 0; k < c; ++k)                                                        \
+                total -= WEIGHT(weight, k) * (keep * target[k] + spread) * logp[k];                \
             ((T *)job->out)[i] = (T)total;                                                         \
         })                                                                                         \
     })                                                                                             \
-                                                                                                   \
-    static void prob_cross_entropy_fwd_block_##suffix(void *job, int64_t begin, int64_t end)      \
-    {                                                                                              \
-        prob_cross_entropy_fwd_rows_##suffix(job, begin, end);                                     \
-    }                                                                                              \
                                                                                                    \
     void cg_cross_entropy_prob_fwd_##suffix(const T *logits, const T *target, const T *weight,      \
                                             int64_t n, int64_t c, double eps, T *log_probs,        \
@@ -204,51 +189,37 @@ typedef struct {
     {                                                                                              \
         cg_log_softmax_fwd_##suffix(logits, log_probs, n, c, 1);                                   \
         prob_cross_entropy_job job = {log_probs, target, weight, NULL, c, eps, loss};              \
-        cg_parallel_for(n, cheap_row_grain(c), prob_cross_entropy_fwd_block_##suffix, &job);       \
+        cg_parallel_for(n, cg_grain_in_items(CG_GRAIN_CHEAP, c),                                   \
+                        prob_cross_entropy_fwd_block_##suffix, &job);                              \
     }                                                                                              \
                                                                                                    \
     /* rows [begin, end) of the gradient; compiled per SIMD level (the exp loop vectorizes) */     \
-    CG_SIMD_VARIANTS(static, prob_cross_entropy_bwd_rows_##suffix,                                 \
-                     (const prob_cross_entropy_job *job, int64_t begin, int64_t end),              \
-                     (job, begin, end), {                                                          \
+    CG_SIMD_VARIANTS(static, prob_cross_entropy_bwd_block_##suffix,                                \
+                     (void *ctx, int64_t begin, int64_t end), (ctx, begin, end), {                 \
         PROB_ROWS(T, {                                                                             \
             T *grad = (T *)job->out + i * c;                                                       \
             const T g = ((const T *)job->row_grad)[i];                                             \
-            /* q_k = (1 - eps) t_k + eps / c; grad_k = g (p_k sum(w q) - w_k q_k) */              \
+            /* q_k = (1 - eps) t_k + eps / c; grad_k = g (p_k sum(w q) - w_k q_k) */               \
             double mass = 0;                                                                       \
-            if (weight) {                                                                          \
-                CG_SIMD_SUM(mass)                                                                  \
-                for (int64_t k = 0; k < c; ++k)                                                    \
-                    mass += weight[k] * (keep * target[k] + spread);                               \
-                const T m = (T)mass;                                                               \
-                CG_SIMD_LOOP                                                                       \
-                for (int64_t k = 0; k < c; ++k) {                                                  \
-                    const T q = (T)(keep * target[k] + spread);                                    \
-                    grad[k] = g * (vm_exp(logp[k]) * m - weight[k] * q);                           \
-                }                                                                                  \
-            } else {                                                                               \
-                CG_SIMD_SUM(mass)                                                                  \
-                for (int64_t k = 0; k < c; ++k)                                                    \
-                    mass += keep * target[k] + spread;                                             \
-                const T m = (T)mass;                                                               \
-                CG_SIMD_LOOP                                                                       \
-                for (int64_t k = 0; k < c; ++k)                                                    \
-                    grad[k] = g * (vm_exp(logp[k]) * m - (T)(keep * target[k] + spread));          \
+            CG_SIMD_SUM(mass)                                                                      \
+            for (int64_t k = 0; k < c; ++k)                                                        \
+                mass += WEIGHT(weight, k) * (keep * target[k] + spread);                           \
+            const T m = (T)mass;                                                                   \
+            CG_SIMD_LOOP                                                                           \
+            for (int64_t k = 0; k < c; ++k) {                                                      \
+                const T q = (T)(keep * target[k] + spread);                                        \
+                grad[k] = g * (vm_exp(logp[k]) * m - WEIGHT(weight, k) * q);                       \
             }                                                                                      \
         })                                                                                         \
     })                                                                                             \
-                                                                                                   \
-    static void prob_cross_entropy_bwd_block_##suffix(void *job, int64_t begin, int64_t end)      \
-    {                                                                                              \
-        prob_cross_entropy_bwd_rows_##suffix(job, begin, end);                                     \
-    }                                                                                              \
                                                                                                    \
     void cg_cross_entropy_prob_bwd_##suffix(const T *log_probs, const T *target, const T *weight,   \
                                             const T *row_grad, int64_t n, int64_t c, double eps,   \
                                             T *grad_logits)                                        \
     {                                                                                              \
         prob_cross_entropy_job job = {log_probs, target, weight, row_grad, c, eps, grad_logits};   \
-        cg_parallel_for(n, row_grain(c), prob_cross_entropy_bwd_block_##suffix, &job);             \
+        cg_parallel_for(n, cg_grain_in_items(CG_GRAIN_TRANSCENDENTAL, c),                          \
+                        prob_cross_entropy_bwd_block_##suffix, &job);                              \
     }                                                                                              \
                                                                                                    \
     void cg_nll_fwd_##suffix(const T *x, const int64_t *target, const T *weight, int64_t n,         \

@@ -176,12 +176,6 @@ typedef struct {
     int64_t r, inner;
 } slabs_job;
 
-static int64_t slab_grain(int64_t r, int64_t inner)
-{
-    const int64_t per_slab = r * inner;
-    return (CG_GRAIN_TRANSCENDENTAL + per_slab - 1) / per_slab;
-}
-
 /* cg_<name>_<suffix>(in, out, outer, r, inner) split over outer */
 #define DEFINE_SPLIT_FWD(name, T, suffix)                                                          \
     static void name##_block_##suffix(void *ctx, int64_t begin, int64_t end)                       \
@@ -193,7 +187,8 @@ static int64_t slab_grain(int64_t r, int64_t inner)
     void cg_##name##_##suffix(const T *x, T *y, int64_t outer, int64_t r, int64_t inner)           \
     {                                                                                              \
         slabs_job job = {x, NULL, y, r, inner};                                                    \
-        cg_parallel_for(outer, slab_grain(r, inner), name##_block_##suffix, &job);                 \
+        cg_parallel_for(outer, cg_grain_in_items(CG_GRAIN_TRANSCENDENTAL, r * inner),              \
+                        name##_block_##suffix, &job);                                              \
     }
 
 /* cg_<name>_<suffix>(y, gy, gx, outer, r, inner) split over outer */
@@ -209,7 +204,8 @@ static int64_t slab_grain(int64_t r, int64_t inner)
                               int64_t inner)                                                       \
     {                                                                                              \
         slabs_job job = {y, gy, gx, r, inner};                                                     \
-        cg_parallel_for(outer, slab_grain(r, inner), name##_block_##suffix, &job);                 \
+        cg_parallel_for(outer, cg_grain_in_items(CG_GRAIN_TRANSCENDENTAL, r * inner),              \
+                        name##_block_##suffix, &job);                                              \
     }
 
 DEFINE_SPLIT_FWD(softmax_fwd, float, f32)

@@ -159,10 +159,11 @@ typedef struct {
         if (outer * per_outer < 2 * CG_GRAIN_CHEAP) {                                              \
             sum_##suffix(x, out, outer, r, inner, inner);                                          \
         } else if (outer >= 2) {                                                                   \
-            cg_parallel_for(outer, (CG_GRAIN_CHEAP + per_outer - 1) / per_outer,                   \
+            cg_parallel_for(outer, cg_grain_in_items(CG_GRAIN_CHEAP, per_outer),                   \
                             sum_outer_range_##suffix, &job);                                       \
         } else if (inner >= 2) {                                                                   \
-            cg_parallel_for(inner, (CG_GRAIN_CHEAP + r - 1) / r, sum_column_band_##suffix, &job);  \
+            cg_parallel_for(inner, cg_grain_in_items(CG_GRAIN_CHEAP, r),                           \
+                            sum_column_band_##suffix, &job);                                       \
         } else {                                                                                   \
             cg_parallel_for(PIECES, 1, sum_pieces_##suffix, &job);                                 \
             double total = 0;                                                                      \
@@ -347,10 +348,11 @@ void cg_sum_i64(const int64_t *x, int64_t *out, int64_t outer, int64_t r, int64_
         if (outer * per_outer < 2 * CG_GRAIN_CHEAP) {                                              \
             name##_block(x, values, indices, outer, r, inner, inner);                              \
         } else if (outer >= 2) {                                                                   \
-            cg_parallel_for(outer, (CG_GRAIN_CHEAP + per_outer - 1) / per_outer,                   \
+            cg_parallel_for(outer, cg_grain_in_items(CG_GRAIN_CHEAP, per_outer),                   \
                             name##_outer_range, &job);                                             \
         } else if (inner >= 2) {                                                                   \
-            cg_parallel_for(inner, (CG_GRAIN_CHEAP + r - 1) / r, name##_column_band, &job);        \
+            cg_parallel_for(inner, cg_grain_in_items(CG_GRAIN_CHEAP, r), name##_column_band,       \
+                            &job);                                                                 \
         } else { /* one long line (r >= 2 * grain, so every piece is non-empty) */                 \
             cg_parallel_for(PIECES, 1, name##_pieces, &job);                                       \
             T best = job.piece_values[0];                                                          \

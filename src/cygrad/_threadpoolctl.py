@@ -7,6 +7,8 @@ pools of the native libraries a process has loaded: OpenBLAS's, OpenMP's. cygrad
 threadpoolctl, or with a version that takes no custom controllers, nothing happens. The import
 costs ~3 ms once numpy is loaded.
 """
+from cygrad._core import get_num_threads, set_num_threads
+
 try:
     from threadpoolctl import LibController, register
 except ImportError:
@@ -22,15 +24,13 @@ if register is not None:
         check_symbols = ("cg_set_num_threads",)
 
         def get_num_threads(self):
-            from cygrad._core import get_num_threads
             return get_num_threads()
 
         def set_num_threads(self, num_threads):
-            from cygrad._core import set_num_threads
             set_num_threads(num_threads)
 
         def get_version(self):
-            from cygrad import __version__
+            from cygrad import __version__  # set after this module is imported
             return __version__
 
     register(CygradController)

@@ -14,6 +14,13 @@
 #define CG_GRAIN_CHEAP 32768
 #define CG_GRAIN_TRANSCENDENTAL 4096
 
+/* The grain for a range whose items hold `per_item` elements each: enough items to make `elements`
+ * elements (rounded up, at least 1). */
+static inline int64_t cg_grain_in_items(int64_t elements, int64_t per_item)
+{
+    return per_item < 1 ? elements : (elements + per_item - 1) / per_item;
+}
+
 /* Processes [begin, end) of the range; ctx is the caller's data, shared by all chunks. */
 typedef void (*cg_range_fn)(void *ctx, int64_t begin, int64_t end);
 
