@@ -182,6 +182,37 @@ def test_large_gather_and_scatter_release_the_gil_path():
     assert cygrad.tensor(rng.integers(0, 5, 100000))[cygrad.tensor([7, 99999])].shape == (2,)
 
 
+@pytest.mark.parametrize("layout", ["contiguous int64", "transposed int64", "int32"])
+@pytest.mark.parametrize("op", ["gather", "index_select"])
+def test_backward_uses_the_index_as_it_was_at_the_call(op, layout):
+    """The node keeps its own copy of the index, made in the pass that checks it (whole blocks
+    and a ragged tail, several pieces): overwriting the caller's index afterwards changes
+    nothing."""
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((700, 300))
+    shape = (300, 700) if layout == "transposed int64" else (700, 300)
+    idx_np = rng.integers(0, 300 if op == "gather" else 700, size=shape)
+    if layout == "transposed int64":
+        idx_np = idx_np.T
+    if op == "index_select":
+        idx_np = idx_np.reshape(-1)[:70001]
+    idx_np = idx_np.astype(np.int32 if layout == "int32" else np.int64)
+    original = idx_np.copy()
+    idx = cygrad.from_numpy(idx_np)
+    x = leaf(cygrad, a)
+    out = x.gather(1, idx) if op == "gather" else x.index_select(0, idx)
+    idx_np[...] = 0  # the caller's index, shared with the tensor
+    out.sum().backward()
+    expected = np.zeros_like(a)
+    if op == "gather":
+        np.add.at(expected, (np.arange(700)[:, None], original), 1.0)
+        np.testing.assert_array_equal(to_numpy(out), np.take_along_axis(a, original, 1))
+    else:
+        np.add.at(expected, original, 1.0)
+        np.testing.assert_array_equal(to_numpy(out), a[original])
+    np.testing.assert_array_equal(to_numpy(x.grad), expected)
+
+
 def test_masked_fill_forward_dtypes():
     m = np.array([True, False, True])
     for dtype, value, expected in [("float32", 2.5, [2.5, 1, 2.5]), ("int64", 2.7, [2, 1, 2]),

@@ -293,7 +293,7 @@ cdef extern from "cygrad/index.h" nogil:
     void cg_scatter_add_i32(const cg_index_iter *it, int32_t *dst, const int32_t *src, const int64_t *idx)
 
     void cg_index_find_invalid_i64(const int64_t *idx, int64_t n, int64_t size, int allow_negative,
-                                   int64_t *position)
+                                   int64_t *copy, int64_t *position)
     void cg_index_linearize_i64(const int64_t *idx, int64_t n, int64_t size, int64_t stride, int accumulate,
                                 int64_t *lin)
 

@@ -75,18 +75,32 @@ cdef ndarray _readable_3d(ndarray a, int64_t d0, int64_t d1, int64_t d2, int64_t
     return v
 
 
-cdef int64_t _find_invalid_index(ndarray idx, int64_t size, bint allow_negative) except -2:
+cdef int64_t _find_invalid_index(ndarray idx, int64_t size, bint allow_negative,
+                                 ndarray copy=None) except -2:
     """The flat position of the first index of `idx` (contiguous int64) outside [0, size), or
-    [-size, size) when negative indices count from the end; -1 when all are valid."""
+    [-size, size) when negative indices count from the end; -1 when all are valid. `copy` (a
+    contiguous int64 array as large, or None) receives idx in the same pass when all are valid."""
     cdef int64_t position = -1
     cdef int64_t n = cnp.PyArray_SIZE(idx)
     cdef const int64_t *p = <const int64_t *>cnp.PyArray_DATA(idx)
+    cdef int64_t *c = <int64_t *>cnp.PyArray_DATA(copy) if copy is not None else NULL
     if n >= NOGIL_MIN_ELEMENTS:
         with nogil:
-            C.cg_index_find_invalid_i64(p, n, size, allow_negative, &position)
+            C.cg_index_find_invalid_i64(p, n, size, allow_negative, c, &position)
     else:
-        C.cg_index_find_invalid_i64(p, n, size, allow_negative, &position)
+        C.cg_index_find_invalid_i64(p, n, size, allow_negative, c, &position)
     return position
+
+
+cdef tuple _checked_index_copy(ndarray idx, int64_t size):
+    """(a contiguous int64 copy of idx that an autograd node may keep, the flat position of its
+    first entry outside [0, size) or -1): one pass over a contiguous int64 index."""
+    cdef ndarray copy
+    if cnp.PyArray_TYPE(idx) == cnp.NPY_INT64 and cnp.PyArray_IS_C_CONTIGUOUS(idx):
+        copy = <ndarray>np.empty(_shape(idx), dtype=np.int64)
+        return copy, _find_invalid_index(idx, size, False, copy)
+    copy = <ndarray>np.array(idx, dtype=np.int64, copy=True, order="C")
+    return copy, _find_invalid_index(copy, size, False)
 
 
 cdef void _linearize_index(ndarray idx, int64_t size, int64_t stride, bint accumulate, ndarray lin) except *:

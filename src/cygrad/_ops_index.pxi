@@ -453,9 +453,10 @@ cdef object _index_select_op(TensorBase x, object dim, object index):
     cdef tuple shape = _shape(x._data)
     cdef int d = _wrap_dim(dim, len(shape))
     cdef tuple full = shape if shape else (1,)
-    cdef ndarray positions = np.array(idx, dtype=np.int64, copy=True).reshape(-1)  # the node keeps it
-    if _find_invalid_index(positions, full[d], False) >= 0:
+    positions, position = _checked_index_copy(idx, full[d])  # the node keeps the copy
+    if position >= 0:
         raise IndexError("index out of range in self")
+    positions = positions.reshape(-1)
     cdef _IndexPlan plan = _IndexPlan.__new__(_IndexPlan)
     plan.lin = positions
     plan.n = positions.size
@@ -516,11 +517,11 @@ cdef _DimIndex _dim_index(TensorBase x, object dim, object index, str op, object
     di.dim = d
     di.index_shape = ishape
     di.out_shape = _shape(idx)
-    di.index = np.array(idx, dtype=np.int64, copy=True).reshape(ishape)  # the node keeps it
-    cdef int64_t position = _find_invalid_index(di.index, xshape[d], False)
+    index_copy, position = _checked_index_copy(idx, xshape[d])  # the node keeps the copy
     if position >= 0:
-        raise RuntimeError(f"index {di.index.reshape(-1)[position]} is out of bounds for dimension {d} "
+        raise RuntimeError(f"index {idx.reshape(-1)[position]} is out of bounds for dimension {d} "
                            f"with size {xshape[d]}")
+    di.index = index_copy.reshape(ishape)
     di.outer = _prod(ishape, 0, d)
     di.n = ishape[d]
     di.inner = _prod(ishape, d + 1, len(ishape))

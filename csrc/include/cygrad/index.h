@@ -45,9 +45,10 @@ CG_GATHER(cg_scatter_add_f64, double);
 CG_GATHER(cg_scatter_add_i64, int64_t);
 CG_GATHER(cg_scatter_add_i32, int32_t);
 
-/* *position = the first p with idx[p] outside [-size, size) (allow_negative) or [0, size), else -1 */
+/* *position = the first p with idx[p] outside [-size, size) (allow_negative) or [0, size), else -1.
+ * copy (or NULL): receives idx[0, n) in the same pass when all are valid (partly written otherwise). */
 void cg_index_find_invalid_i64(const int64_t *idx, int64_t n, int64_t size, int allow_negative,
-                               int64_t *position);
+                               int64_t *copy, int64_t *position);
 
 /* lin[p] = (accumulate ? lin[p] : 0) + (idx[p] < 0 ? idx[p] + size : idx[p]) * stride
  * (the row-major position over several indexed dims, one dim per call; idx already checked) */
