@@ -205,10 +205,21 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
                         const int rows = (int)min_i64(mr, m_block - ir);
                         const int a_in_edge = ir >= m_whole;
                         const GT *a = a_in_edge ? a_edge : A + ir / mr * a_panel_step;
-                        kern->tile(kc, a, a_in_edge ? 1 : ars, a_in_edge ? mr : aks, b, b_step,
-                                   c_col + ir * p->rsc,
-                                   p->rsc, p->csc, rows, cols, p->alpha, beta,
-                                   bias ? bias + jr : NULL, relu);
+                        const int64_t a_rs = a_in_edge ? 1 : ars, a_ks = a_in_edge ? mr : aks;
+                        GT *c_tile = c_col + ir * p->rsc;
+                        const int edge = kern->edge_mr;
+                        if ((rows + edge - 1) / edge * edge < mr) {
+                            /* the last rows: edge-row tiles compute less padding (64 rows are
+                             * 10 x 6 + 4 for AVX2, 5 x 12 + 4 for AVX-512) */
+                            for (int r0 = 0; r0 < rows; r0 += edge)
+                                kern->edge_tile(kc, a + r0 * a_rs, a_rs, a_ks, b, b_step,
+                                                c_tile + r0 * p->rsc, p->rsc, p->csc,
+                                                rows - r0 < edge ? rows - r0 : edge, cols,
+                                                p->alpha, beta, bias ? bias + jr : NULL, relu);
+                            continue;
+                        }
+                        kern->tile(kc, a, a_rs, a_ks, b, b_step, c_tile, p->rsc, p->csc, rows,
+                                   cols, p->alpha, beta, bias ? bias + jr : NULL, relu);
                     }
                 }
             }

@@ -28,6 +28,9 @@
         int mr, nr;      /* register tile */                                                       \
         int64_t kc, mc;  /* cache blocking: K slice depth, rows of A per packed block */           \
         cg_gemm_tile_fn_##suffix tile;                                                             \
+        /* the same kernel with fewer rows, for the last rows of a block */                        \
+        int edge_mr;                                                                               \
+        cg_gemm_tile_fn_##suffix edge_tile;                                                        \
     } cg_gemm_kernel_##suffix;                                                                     \
     /* The kernel of a SIMD level (cg_simd_level); the baseline for levels this build lacks. */    \
     const cg_gemm_kernel_##suffix *cg_gemm_kernel_for_##suffix(int level);

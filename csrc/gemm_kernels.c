@@ -6,7 +6,9 @@
  *   AVX2+FMA   6 x 16 f32,  6 x 8  f64: 12 ymm accumulators of 16 (the BLIS Haswell/Zen shape)
  *   baseline   4 x 8  f32,  4 x 4  f64: 8 accumulators in generic 16-byte vectors (SSE2 on
  *              x86-64, whatever the target has elsewhere), no FMA
- * Only the few macros below differ between levels; the kernel body is shared.
+ * Only the few macros below differ between levels; the kernel body is shared. AVX2 and AVX-512
+ * also have an edge kernel of 4 rows for the last rows of a block: 64 rows are 10 x 6 + 4 (or
+ * 5 x 12 + 4), and a full tile for those 4 would compute 2 (or 8) rows of padding.
  *
  * Blocking (Zen 3: 32 KiB L1d and 512 KiB L2 per core, 32 MiB L3 shared; Intel cores with AVX-512
  * have 32-48 KiB L1d and 1-2 MiB L2):
@@ -33,7 +35,11 @@
 #define A_BLOCK_BYTES (240 * 1024)
 #define KC_FOR(T, NR) (CG_GEMM_PANEL_BYTES / ((NR) * (int64_t)sizeof(T)))
 #define MC_FOR(T, MR, NR) ((A_BLOCK_BYTES / (KC_FOR(T, NR) * (int64_t)sizeof(T))) / (MR) * (MR))
-#define KERNEL_ENTRY(T, MR, NR, fn) {MR, NR, KC_FOR(T, NR), MC_FOR(T, MR, NR), fn}
+#define KERNEL_ENTRY(T, MR, NR, fn, edge_mr, edge_fn)                                             \
+    {MR, NR, KC_FOR(T, NR), MC_FOR(T, MR, NR), fn, edge_mr, edge_fn}
+/* The edge kernels' rows: 4 rows x 2 vectors is 8 accumulators, still enough independent FMAs to
+ * hide the latency (2 ports x 4 cycles). */
+#define EDGE_ROWS 4
 
 /* ---- baseline: generic 16-byte vectors (GCC vector extensions), multiply then add ---- */
 typedef float v4f32 __attribute__((vector_size(16)));
@@ -78,8 +84,11 @@ typedef double v2f64 __attribute__((vector_size(16)));
 #undef MK_W
 #undef MK_NAME
 
-static const cg_gemm_kernel_f32 kernel_f32_baseline = KERNEL_ENTRY(float, 4, 8, tile_f32_baseline);
-static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(double, 4, 4, tile_f64_baseline);
+/* 4 rows already: the main kernel serves the edges too */
+static const cg_gemm_kernel_f32 kernel_f32_baseline =
+    KERNEL_ENTRY(float, 4, 8, tile_f32_baseline, 4, tile_f32_baseline);
+static const cg_gemm_kernel_f64 kernel_f64_baseline =
+    KERNEL_ENTRY(double, 4, 4, tile_f64_baseline, 4, tile_f64_baseline);
 
 #undef MK_TARGET
 #undef MK_MR
@@ -119,6 +128,11 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(double, 4, 4,
 #define MK_LOAD_PART(p, n) _mm256_maskload_ps(p, AVX2_MASK32(n))
 #define MK_STORE_PART(p, v, n) _mm256_maskstore_ps(p, AVX2_MASK32(n), v)
 #include "gemm_microkernel.h"
+#undef MK_NAME
+#define MK_NAME edge_f32_avx2
+#define MK_EDGE_ROWS EDGE_ROWS
+#include "gemm_microkernel.h"
+#undef MK_EDGE_ROWS
 #undef MK_T
 #undef MK_VEC
 #undef MK_W
@@ -149,6 +163,11 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(double, 4, 4,
 #define MK_LOAD_PART(p, n) _mm256_maskload_pd(p, AVX2_MASK64(n))
 #define MK_STORE_PART(p, v, n) _mm256_maskstore_pd(p, AVX2_MASK64(n), v)
 #include "gemm_microkernel.h"
+#undef MK_NAME
+#define MK_NAME edge_f64_avx2
+#define MK_EDGE_ROWS EDGE_ROWS
+#include "gemm_microkernel.h"
+#undef MK_EDGE_ROWS
 #undef MK_T
 #undef MK_VEC
 #undef MK_W
@@ -164,8 +183,10 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(double, 4, 4,
 #undef MK_LOAD_PART
 #undef MK_STORE_PART
 
-static const cg_gemm_kernel_f32 kernel_f32_avx2 = KERNEL_ENTRY(float, 6, 16, tile_f32_avx2);
-static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, tile_f64_avx2);
+static const cg_gemm_kernel_f32 kernel_f32_avx2 = KERNEL_ENTRY(float, 6, 16, tile_f32_avx2,
+                                                              EDGE_ROWS, edge_f32_avx2);
+static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, tile_f64_avx2,
+                                                              EDGE_ROWS, edge_f64_avx2);
 
 #undef MK_TARGET
 #undef MK_MR
@@ -191,6 +212,11 @@ static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, til
 #define MK_LOAD_PART(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
 #define MK_STORE_PART(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
 #include "gemm_microkernel.h"
+#undef MK_NAME
+#define MK_NAME edge_f32_avx512
+#define MK_EDGE_ROWS EDGE_ROWS
+#include "gemm_microkernel.h"
+#undef MK_EDGE_ROWS
 #undef MK_T
 #undef MK_VEC
 #undef MK_W
@@ -221,6 +247,11 @@ static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, til
 #define MK_LOAD_PART(p, n) _mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1), p)
 #define MK_STORE_PART(p, v, n) _mm512_mask_storeu_pd(p, (__mmask8)((1u << (n)) - 1), v)
 #include "gemm_microkernel.h"
+#undef MK_NAME
+#define MK_NAME edge_f64_avx512
+#define MK_EDGE_ROWS EDGE_ROWS
+#include "gemm_microkernel.h"
+#undef MK_EDGE_ROWS
 #undef MK_T
 #undef MK_VEC
 #undef MK_W
@@ -236,8 +267,10 @@ static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, til
 #undef MK_LOAD_PART
 #undef MK_STORE_PART
 
-static const cg_gemm_kernel_f32 kernel_f32_avx512 = KERNEL_ENTRY(float, 12, 32, tile_f32_avx512);
-static const cg_gemm_kernel_f64 kernel_f64_avx512 = KERNEL_ENTRY(double, 12, 16, tile_f64_avx512);
+static const cg_gemm_kernel_f32 kernel_f32_avx512 = KERNEL_ENTRY(float, 12, 32, tile_f32_avx512,
+                                                              EDGE_ROWS, edge_f32_avx512);
+static const cg_gemm_kernel_f64 kernel_f64_avx512 = KERNEL_ENTRY(double, 12, 16, tile_f64_avx512,
+                                                              EDGE_ROWS, edge_f64_avx512);
 
 #undef MK_TARGET
 #undef MK_MR
