@@ -227,6 +227,33 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
     }
 }
 
+/* The dot-kernel path (gemm_dot_kernel.h): C = epilogue(alpha * A B + beta * C) with A's rows and
+ * B's columns contiguous along K, read in place. A's rows go in blocks that stay in L2; within a
+ * block, each DOT_NR columns of B (in L1 through the block) meet every DOT_MR rows of it. */
+static void G(gemm_dot)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern)
+{
+    const int mr = CG_GEMM_DOT_MR, nr = CG_GEMM_DOT_NR;
+    const int64_t rows_in_l2 = DOT_A_BLOCK_BYTES / (p->K * (int64_t)sizeof(GT)) / mr * mr;
+    const int64_t mb = rows_in_l2 > mr ? rows_in_l2 : mr;
+    for (int64_t i0 = 0; i0 < p->M; i0 += mb) {
+        const int64_t i_end = min_i64(p->M, i0 + mb);
+        for (int64_t j = 0; j < p->N; j += nr)
+            kern->dot(p->K, p->A + i0 * p->rsa, p->rsa, p->B + j * p->csb, p->csb,
+                      p->C + i0 * p->rsc + j * p->csc, p->rsc, p->csc, i_end - i0,
+                      (int)min_i64(nr, p->N - j), p->alpha, p->beta,
+                      p->bias ? p->bias + j : NULL, p->relu);
+    }
+}
+
+/* Whether the dot kernels beat packing (see DOT_K_MIN in gemm.c): x W^T (A's rows and B's columns
+ * contiguous along K) with few rows of A, K deep enough that summing each tile's lanes at the end
+ * costs little. */
+static int G(dot_pays)(const G(gemm_problem) *p)
+{
+    return p->csa == 1 && p->rsb == 1 && p->K >= DOT_K_MIN && p->M <= DOT_M_MAX &&
+           32 * (p->M - 8) <= p->K;
+}
+
 /* How one product is computed: which operands are packed and the block sizes. */
 typedef struct {
     int pack_a, pack_b;
@@ -274,10 +301,15 @@ typedef struct {
     int64_t batch, bsa, bsb, bsc;
     /* parts of one product (batch == 1): rows (split_m) or columns in whole micro-tiles */
     int split_m;
+    int dot; /* the dot kernels (gemm_dot) instead of the blocked loops and the plan */
 } G(gemm_job);
 
 static void G(run_task)(const G(gemm_job) *job, int64_t t, const G(gemm_problem) *p)
 {
+    if (job->dot) {
+        G(gemm_dot)(p, job->kern);
+        return;
+    }
     GT *a_buf = NULL, *b_buf = NULL;
     if (job->scratch) {
         char *scratch = job->scratch + t * (job->plan.a_bytes + job->plan.b_bytes);
@@ -286,6 +318,14 @@ static void G(run_task)(const G(gemm_job) *job, int64_t t, const G(gemm_problem)
     }
     G(gemm_blocked)(p, job->kern, job->plan.pack_a, a_buf, job->plan.mc, job->plan.pack_b, b_buf,
                     job->plan.nc);
+}
+
+/* The parts of a split product are whole tiles of the kernel that computes them. */
+static int64_t G(split_unit)(const G(gemm_job) *job)
+{
+    if (job->dot)
+        return job->split_m ? CG_GEMM_DOT_MR : CG_GEMM_DOT_NR;
+    return job->split_m ? job->kern->mr : job->kern->nr;
 }
 
 static void G(gemm_tasks)(void *ctx, int64_t begin, int64_t end)
@@ -303,7 +343,7 @@ static void G(gemm_tasks)(void *ctx, int64_t begin, int64_t end)
             }
             continue;
         }
-        const int64_t unit = job->split_m ? job->kern->mr : job->kern->nr;
+        const int64_t unit = G(split_unit)(job);
         const int64_t extent = job->split_m ? job->p->M : job->p->N;
         const int64_t units = (extent + unit - 1) / unit;
         const int64_t first = t * units / job->tasks * unit;
@@ -354,7 +394,12 @@ static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, in
     }
     G(gemm_job) job = {.p = p, .kern = G(cg_gemm_kernel_for)(cg_simd_get()), .batch = batch,
                        .bsa = bsa, .bsb = bsb, .bsc = bsc};
-    const int64_t work = p->M * p->N * p->K; /* multiply-adds of one product */
+    job.dot = G(dot_pays)(p);
+    /* multiply-adds of one product, or their equivalent in time for the dot kernels: with few rows
+     * they are bound by streaming B from memory (4 x 784 x 256 took as long as 12 x 784 x 256 at
+     * the packed kernels' rate, 8 rows as 16; Zen 3, one thread) */
+    const int64_t rows = job.dot ? max_i64(p->M, CG_GEMM_DOT_MR) + 2 * CG_GEMM_DOT_MR : p->M;
+    const int64_t work = rows * p->N * p->K;
     const int64_t threads = cg_get_num_threads();
     int64_t tasks = min_i64(threads, batch * work / TASK_MIN_WORK);
     if (batch > 1 && tasks > 1 && batch % tasks != 0 && batch < 4 * tasks &&
@@ -373,7 +418,7 @@ static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, in
     if (batch == 1 && tasks > 1) {
         /* split the larger side of C, in whole micro-tiles */
         job.split_m = p->M > p->N;
-        const int64_t unit = job.split_m ? job.kern->mr : job.kern->nr;
+        const int64_t unit = G(split_unit)(&job);
         tasks = min_i64(tasks, ((job.split_m ? m : n) + unit - 1) / unit);
         if (job.split_m)
             m = (m + tasks - 1) / tasks + unit;
@@ -382,7 +427,8 @@ static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, in
     }
     tasks = tasks < 1 ? 1 : tasks;
     job.tasks = tasks;
-    job.plan = G(plan_product)(p, job.kern, m, n);
+    if (!job.dot)
+        job.plan = G(plan_product)(p, job.kern, m, n);
     const size_t bytes = (size_t)tasks * (job.plan.a_bytes + job.plan.b_bytes);
     if (bytes) {
         job.scratch = aligned_alloc(64, bytes);

@@ -35,8 +35,8 @@
 #define A_BLOCK_BYTES (240 * 1024)
 #define KC_FOR(T, NR) (CG_GEMM_PANEL_BYTES / ((NR) * (int64_t)sizeof(T)))
 #define MC_FOR(T, MR, NR) ((A_BLOCK_BYTES / (KC_FOR(T, NR) * (int64_t)sizeof(T))) / (MR) * (MR))
-#define KERNEL_ENTRY(T, MR, NR, fn, edge_mr, edge_fn)                                             \
-    {MR, NR, KC_FOR(T, NR), MC_FOR(T, MR, NR), fn, edge_mr, edge_fn}
+#define KERNEL_ENTRY(T, MR, NR, fn, edge_mr, edge_fn, dot_fn)                                     \
+    {MR, NR, KC_FOR(T, NR), MC_FOR(T, MR, NR), fn, edge_mr, edge_fn, dot_fn}
 /* The edge kernels' rows: 4 rows x 2 vectors is 8 accumulators, still enough independent FMAs to
  * hide the latency (2 ports x 4 cycles). */
 #define EDGE_ROWS 4
@@ -59,13 +59,18 @@ typedef double v2f64 __attribute__((vector_size(16)));
 #define MK_MAX0(v) ({ MK_VEC v_ = (v); (MK_VEC)((MK_IVEC)v_ & ~(MK_IVEC)(v_ < (MK_VEC){0})); })
 #define MK_LOAD_PART(p, n) ({ MK_VEC v_ = {0}; memcpy(&v_, (p), (size_t)(n) * sizeof(MK_T)); v_; })
 #define MK_STORE_PART(p, v, n) ({ MK_VEC v_ = (v); memcpy((p), &v_, (size_t)(n) * sizeof(MK_T)); })
+#define MK_HSUM(v)                                                                                 \
+    ({ MK_VEC v_ = (v); MK_T s_ = 0; for (int i_ = 0; i_ < MK_W; ++i_) s_ += v_[i_]; s_; })
 
 #define MK_T float
 #define MK_VEC v4f32
 #define MK_IVEC __attribute__((vector_size(16))) int32_t
 #define MK_W 4
 #define MK_NAME tile_f32_baseline
+#define MK_DOT_NAME dot_f32_baseline
 #include "gemm_microkernel.h"
+#include "gemm_dot_kernel.h"
+#undef MK_DOT_NAME
 #undef MK_T
 #undef MK_VEC
 #undef MK_IVEC
@@ -77,7 +82,10 @@ typedef double v2f64 __attribute__((vector_size(16)));
 #define MK_IVEC __attribute__((vector_size(16))) int64_t
 #define MK_W 2
 #define MK_NAME tile_f64_baseline
+#define MK_DOT_NAME dot_f64_baseline
 #include "gemm_microkernel.h"
+#include "gemm_dot_kernel.h"
+#undef MK_DOT_NAME
 #undef MK_T
 #undef MK_VEC
 #undef MK_IVEC
@@ -85,10 +93,10 @@ typedef double v2f64 __attribute__((vector_size(16)));
 #undef MK_NAME
 
 /* 4 rows already: the main kernel serves the edges too */
-static const cg_gemm_kernel_f32 kernel_f32_baseline =
-    KERNEL_ENTRY(float, 4, 8, tile_f32_baseline, 4, tile_f32_baseline);
-static const cg_gemm_kernel_f64 kernel_f64_baseline =
-    KERNEL_ENTRY(double, 4, 4, tile_f64_baseline, 4, tile_f64_baseline);
+static const cg_gemm_kernel_f32 kernel_f32_baseline = KERNEL_ENTRY(
+    float, 4, 8, tile_f32_baseline, 4, tile_f32_baseline, dot_f32_baseline);
+static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
+    double, 4, 4, tile_f64_baseline, 4, tile_f64_baseline, dot_f64_baseline);
 
 #undef MK_TARGET
 #undef MK_MR
@@ -103,6 +111,7 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline =
 #undef MK_MAX0
 #undef MK_LOAD_PART
 #undef MK_STORE_PART
+#undef MK_HSUM
 
 #ifdef CG_X86_VARIANTS
 
@@ -117,6 +126,7 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline =
 #define MK_VEC __m256
 #define MK_W 8
 #define MK_NAME tile_f32_avx2
+#define MK_DOT_NAME dot_f32_avx2
 #define MK_ZERO() _mm256_setzero_ps()
 #define MK_SET1(x) _mm256_set1_ps(x)
 #define MK_LOADU(p) _mm256_loadu_ps(p)
@@ -127,7 +137,14 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline =
 #define MK_MAX0(v) _mm256_max_ps(_mm256_setzero_ps(), v) /* NaN in either: the second operand */
 #define MK_LOAD_PART(p, n) _mm256_maskload_ps(p, AVX2_MASK32(n))
 #define MK_STORE_PART(p, v, n) _mm256_maskstore_ps(p, AVX2_MASK32(n), v)
+#define MK_HSUM(v) /* halves, then pairs, then the last two */                                   \
+    ({ const __m256 v_ = (v);                                                                      \
+       __m128 s_ = _mm_add_ps(_mm256_castps256_ps128(v_), _mm256_extractf128_ps(v_, 1));           \
+       s_ = _mm_add_ps(s_, _mm_movehl_ps(s_, s_));                                                 \
+       _mm_cvtss_f32(_mm_add_ss(s_, _mm_movehdup_ps(s_))); })
 #include "gemm_microkernel.h"
+#include "gemm_dot_kernel.h"
+#undef MK_DOT_NAME
 #undef MK_NAME
 #define MK_NAME edge_f32_avx2
 #define MK_EDGE_ROWS EDGE_ROWS
@@ -147,11 +164,13 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline =
 #undef MK_MAX0
 #undef MK_LOAD_PART
 #undef MK_STORE_PART
+#undef MK_HSUM
 
 #define MK_T double
 #define MK_VEC __m256d
 #define MK_W 4
 #define MK_NAME tile_f64_avx2
+#define MK_DOT_NAME dot_f64_avx2
 #define MK_ZERO() _mm256_setzero_pd()
 #define MK_SET1(x) _mm256_set1_pd(x)
 #define MK_LOADU(p) _mm256_loadu_pd(p)
@@ -162,7 +181,13 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline =
 #define MK_MAX0(v) _mm256_max_pd(_mm256_setzero_pd(), v)
 #define MK_LOAD_PART(p, n) _mm256_maskload_pd(p, AVX2_MASK64(n))
 #define MK_STORE_PART(p, v, n) _mm256_maskstore_pd(p, AVX2_MASK64(n), v)
+#define MK_HSUM(v)                                                                                 \
+    ({ const __m256d v_ = (v);                                                                     \
+       const __m128d s_ = _mm_add_pd(_mm256_castpd256_pd128(v_), _mm256_extractf128_pd(v_, 1));    \
+       _mm_cvtsd_f64(_mm_add_sd(s_, _mm_unpackhi_pd(s_, s_))); })
 #include "gemm_microkernel.h"
+#include "gemm_dot_kernel.h"
+#undef MK_DOT_NAME
 #undef MK_NAME
 #define MK_NAME edge_f64_avx2
 #define MK_EDGE_ROWS EDGE_ROWS
@@ -182,11 +207,14 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline =
 #undef MK_MAX0
 #undef MK_LOAD_PART
 #undef MK_STORE_PART
+#undef MK_HSUM
 
 static const cg_gemm_kernel_f32 kernel_f32_avx2 = KERNEL_ENTRY(float, 6, 16, tile_f32_avx2,
-                                                              EDGE_ROWS, edge_f32_avx2);
+                                                              EDGE_ROWS, edge_f32_avx2,
+                                                              dot_f32_avx2);
 static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, tile_f64_avx2,
-                                                              EDGE_ROWS, edge_f64_avx2);
+                                                              EDGE_ROWS, edge_f64_avx2,
+                                                              dot_f64_avx2);
 
 #undef MK_TARGET
 #undef MK_MR
@@ -201,6 +229,7 @@ static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, til
 #define MK_VEC __m512
 #define MK_W 16
 #define MK_NAME tile_f32_avx512
+#define MK_DOT_NAME dot_f32_avx512
 #define MK_ZERO() _mm512_setzero_ps()
 #define MK_SET1(x) _mm512_set1_ps(x)
 #define MK_LOADU(p) _mm512_loadu_ps(p)
@@ -211,7 +240,10 @@ static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, til
 #define MK_MAX0(v) _mm512_max_ps(_mm512_setzero_ps(), v)
 #define MK_LOAD_PART(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
 #define MK_STORE_PART(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
+#define MK_HSUM(v) _mm512_reduce_add_ps(v)
 #include "gemm_microkernel.h"
+#include "gemm_dot_kernel.h"
+#undef MK_DOT_NAME
 #undef MK_NAME
 #define MK_NAME edge_f32_avx512
 #define MK_EDGE_ROWS EDGE_ROWS
@@ -231,11 +263,13 @@ static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, til
 #undef MK_MAX0
 #undef MK_LOAD_PART
 #undef MK_STORE_PART
+#undef MK_HSUM
 
 #define MK_T double
 #define MK_VEC __m512d
 #define MK_W 8
 #define MK_NAME tile_f64_avx512
+#define MK_DOT_NAME dot_f64_avx512
 #define MK_ZERO() _mm512_setzero_pd()
 #define MK_SET1(x) _mm512_set1_pd(x)
 #define MK_LOADU(p) _mm512_loadu_pd(p)
@@ -246,7 +280,10 @@ static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, til
 #define MK_MAX0(v) _mm512_max_pd(_mm512_setzero_pd(), v)
 #define MK_LOAD_PART(p, n) _mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1), p)
 #define MK_STORE_PART(p, v, n) _mm512_mask_storeu_pd(p, (__mmask8)((1u << (n)) - 1), v)
+#define MK_HSUM(v) _mm512_reduce_add_pd(v)
 #include "gemm_microkernel.h"
+#include "gemm_dot_kernel.h"
+#undef MK_DOT_NAME
 #undef MK_NAME
 #define MK_NAME edge_f64_avx512
 #define MK_EDGE_ROWS EDGE_ROWS
@@ -266,11 +303,14 @@ static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, til
 #undef MK_MAX0
 #undef MK_LOAD_PART
 #undef MK_STORE_PART
+#undef MK_HSUM
 
 static const cg_gemm_kernel_f32 kernel_f32_avx512 = KERNEL_ENTRY(float, 12, 32, tile_f32_avx512,
-                                                              EDGE_ROWS, edge_f32_avx512);
+                                                              EDGE_ROWS, edge_f32_avx512,
+                                                              dot_f32_avx512);
 static const cg_gemm_kernel_f64 kernel_f64_avx512 = KERNEL_ENTRY(double, 12, 16, tile_f64_avx512,
-                                                              EDGE_ROWS, edge_f64_avx512);
+                                                              EDGE_ROWS, edge_f64_avx512,
+                                                              dot_f64_avx512);
 
 #undef MK_TARGET
 #undef MK_MR

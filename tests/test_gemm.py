@@ -167,6 +167,40 @@ def test_gemm_bias_relu_epilogue(simd_path, threads, dtype):
             run_case(rng, m, n, k, dtype, True, False, True, -0.5, 0.5, bias=True, relu=relu)
 
 
+def aligned_rows(rng, rows, cols, dtype, offset):
+    """a rows x cols random matrix whose rows start `offset` elements past a 64-byte boundary, all
+    of them (the row stride is a multiple of 64 bytes)"""
+    itemsize = np.dtype(dtype).itemsize
+    stride = -(-(cols + offset) * itemsize // 64) * 64 // itemsize
+    store = np.empty(rows * stride + 64 // itemsize, dtype)
+    start = (-store.ctypes.data % 64) // itemsize
+    matrix = store[start : start + rows * stride].reshape(rows, stride)[:, offset : offset + cols]
+    matrix[...] = rng.standard_normal((rows, cols))
+    return matrix
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_dot_path_few_rows(simd_path, threads, dtype):
+    """x W^T with few rows of x (a small batch through nn.Linear) skips packing W: dot kernels read
+    the rows of x and of W as they are, 4 x 3 dot products at a time. Rows and columns past whole
+    tiles, K past whole vectors, rows that start mid-vector (all at one offset: the kernel first
+    steps to an aligned k; at different offsets: it cannot), alpha, beta, bias, ReLU, a transposed C."""
+    rng = np.random.default_rng(17)
+    for i, (m, n) in enumerate([(2, 3), (3, 64), (4, 7), (5, 2), (8, 256), (13, 10), (32, 33)]):
+        k = (128, 131, 200, 784)[i % 4]
+        for offset_x, offset_w in [(0, 0), (1, 1), (3, 3), (3, 1)]:
+            x = aligned_rows(rng, m, k, dtype, offset_x)
+            w = aligned_rows(rng, n, k, dtype, offset_w)
+            alpha, beta = [(1.0, 0.0), (-0.75, 0.5), (2.0, 1.0)][(i + offset_w) % 3]
+            c, base, inside = output(rng, m, n, dtype, offset_x == 3, 1, beta)
+            c0 = c.copy()
+            bias = rng.standard_normal(n).astype(dtype) if offset_x else None
+            relu = offset_w == 1
+            want, bound = reference(alpha, x, w.T, beta, c0, bias, relu)
+            _core._gemm(alpha, x, w.T, beta, c, bias, relu)
+            check(f"{m}x{k} @ ({n}x{k})^T offsets {offset_x}/{offset_w}", c, want, bound, base, inside)
+
+
 def test_gemm_relu_keeps_nan(simd_path):
     """ReLU on NaN gives NaN (a max(x, 0) that drops NaN is a classic bug), in full tiles and edges"""
     for m, n in [(6, 16), (13, 37)]:

@@ -391,6 +391,8 @@ GEMMS.update({
                       "X·Wᵀ (64x256)·(128x256)ᵀ: Linear(256, 128) forward"),
     "gemm-mlp2-dx": (64, 128, 256, False, False, "dY·W (64x128)·(128x256): its input gradient"),
     "gemm-mlp2-dw": (128, 64, 256, True, False, "dYᵀ·X (64x128)ᵀ·(64x256): its weight gradient"),
+    "gemm-linear-b8": (8, 784, 256, False, True,
+                       "X·Wᵀ (8x784)·(256x784)ᵀ: Linear(784, 256) forward on a batch of 8"),
 })
 
 
