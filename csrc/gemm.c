@@ -21,7 +21,8 @@
  * Below TASK_MIN_WORK multiply-adds per thread a product stays on the calling thread.
  *
  * Matrix-vector products (M == 1 or N == 1) skip all this: padding one column to NR would waste
- * most of the work.
+ * most of the work. So does x W^T with few rows of x (gemm_dot_kernel.h, gemm_dot_pays): packing
+ * W would cost more than the product.
  */
 #include "cygrad/gemm.h"
 
