@@ -40,6 +40,12 @@
 /* The edge kernels' rows: 4 rows x 2 vectors is 8 accumulators, still enough independent FMAs to
  * hide the latency (2 ports x 4 cycles). */
 #define EDGE_ROWS 4
+/* A level's two kernel entries, from its tile_, edge_ and dot_ functions for f32 and f64 */
+#define LEVEL_KERNELS(level, MR, NR_F32, NR_F64)                                                   \
+    static const cg_gemm_kernel_f32 kernel_f32_##level = KERNEL_ENTRY(                             \
+        float, MR, NR_F32, tile_f32_##level, EDGE_ROWS, edge_f32_##level, dot_f32_##level);        \
+    static const cg_gemm_kernel_f64 kernel_f64_##level = KERNEL_ENTRY(                             \
+        double, MR, NR_F64, tile_f64_##level, EDGE_ROWS, edge_f64_##level, dot_f64_##level);
 
 /* ---- baseline: generic 16-byte vectors (GCC vector extensions), multiply then add ---- */
 typedef float v4f32 __attribute__((vector_size(16)));
@@ -209,12 +215,7 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
 #undef MK_STORE_PART
 #undef MK_HSUM
 
-static const cg_gemm_kernel_f32 kernel_f32_avx2 = KERNEL_ENTRY(float, 6, 16, tile_f32_avx2,
-                                                              EDGE_ROWS, edge_f32_avx2,
-                                                              dot_f32_avx2);
-static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, tile_f64_avx2,
-                                                              EDGE_ROWS, edge_f64_avx2,
-                                                              dot_f64_avx2);
+LEVEL_KERNELS(avx2, 6, 16, 8)
 
 #undef MK_TARGET
 #undef MK_MR
@@ -305,12 +306,7 @@ static const cg_gemm_kernel_f64 kernel_f64_avx2 = KERNEL_ENTRY(double, 6, 8, til
 #undef MK_STORE_PART
 #undef MK_HSUM
 
-static const cg_gemm_kernel_f32 kernel_f32_avx512 = KERNEL_ENTRY(float, 12, 32, tile_f32_avx512,
-                                                              EDGE_ROWS, edge_f32_avx512,
-                                                              dot_f32_avx512);
-static const cg_gemm_kernel_f64 kernel_f64_avx512 = KERNEL_ENTRY(double, 12, 16, tile_f64_avx512,
-                                                              EDGE_ROWS, edge_f64_avx512,
-                                                              dot_f64_avx512);
+LEVEL_KERNELS(avx512, 12, 32, 16)
 
 #undef MK_TARGET
 #undef MK_MR
