@@ -186,8 +186,10 @@ def test_gemm_dot_path_few_rows(simd_path, threads, dtype):
     tiles, K past whole vectors, rows that start mid-vector (all at one offset: the kernel first
     steps to an aligned k; at different offsets: it cannot), alpha, beta, bias, ReLU, a transposed C."""
     rng = np.random.default_rng(17)
-    for i, (m, n) in enumerate([(2, 3), (3, 64), (4, 7), (5, 2), (8, 256), (13, 10), (32, 33)]):
-        k = (128, 131, 200, 784)[i % 4]
+    # (8, 300, 784) is worth two threads: split into column strips of whole tiles
+    shapes = [(2, 3, 128), (3, 64, 131), (4, 7, 200), (5, 2, 784), (8, 300, 784), (13, 10, 128),
+              (32, 33, 200)]
+    for i, (m, n, k) in enumerate(shapes):
         for offset_x, offset_w in [(0, 0), (1, 1), (3, 3), (3, 1)]:
             x = aligned_rows(rng, m, k, dtype, offset_x)
             w = aligned_rows(rng, n, k, dtype, offset_w)
@@ -216,7 +218,8 @@ def test_gemm_relu_keeps_nan(simd_path):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemm_batched(simd_path, threads, dtype):
     rng = np.random.default_rng(3)
-    for batch, m, n, k in [(1, 7, 9, 5), (3, 33, 17, 65), (4, 64, 64, 64), (5, 129, 31, 7), (2, 255, 257, 33)]:
+    for batch, m, n, k in [(1, 7, 9, 5), (3, 33, 17, 65), (4, 64, 64, 64), (5, 129, 31, 7), (2, 255, 257, 33),
+                           (3, 8, 20, 200)]:
         for a_batch, b_batch in [(batch, batch), (1, batch), (batch, 1)]:
             for ta, tb in [(False, False), (True, True), (False, True)]:
                 a = rng.standard_normal((a_batch, k, m) if ta else (a_batch, m, k)).astype(dtype)
