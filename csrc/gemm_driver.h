@@ -229,7 +229,7 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
 
 /* The dot-kernel path (gemm_dot_kernel.h): C = epilogue(alpha * A B + beta * C) with A's rows and
  * B's columns contiguous along K, read in place. A's rows go in blocks that stay in L2; within a
- * block, each DOT_NR columns of B (in L1 through the block) meet every DOT_MR rows of it. */
+ * block, each DOT_NR columns of B are read from memory once and meet all of the block's rows. */
 static void G(gemm_dot)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern)
 {
     const int mr = CG_GEMM_DOT_MR, nr = CG_GEMM_DOT_NR;
