@@ -245,13 +245,15 @@ static void G(gemm_dot)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern)
     }
 }
 
-/* Whether the dot kernels beat packing (see DOT_K_MIN in gemm.c): x W^T (A's rows and B's columns
- * contiguous along K) with few rows of A, K deep enough that summing each tile's lanes at the end
- * costs little. */
+/* Whether the dot kernels beat packing, or the matrix-vector loops (see DOT_K_MIN in gemm.c):
+ * A's rows and B's columns contiguous along K (x W^T, W v), K deep enough that summing each tile's
+ * lanes at the end costs little, and few rows of A or one column of B. Not a single dot product:
+ * a 4 x 3 tile would compute 12 (1.1-1.4x the matrix-vector loop's time). */
 static int G(dot_pays)(const G(gemm_problem) *p)
 {
-    return p->csa == 1 && p->rsb == 1 && p->K >= DOT_K_MIN && p->M <= DOT_M_MAX &&
-           32 * (p->M - 8) <= p->K;
+    if (p->csa != 1 || p->rsb != 1 || p->K < DOT_K_MIN || (p->M == 1 && p->N == 1))
+        return 0;
+    return (p->M <= DOT_M_MAX && 32 * (p->M - 8) <= p->K) || p->N == 1;
 }
 
 /* How one product is computed: which operands are packed and the block sizes. */
@@ -371,7 +373,8 @@ static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, in
 {
     if (p->M <= 0 || p->N <= 0 || batch <= 0)
         return;
-    if (p->K <= 0 || p->alpha == 0 || p->M == 1 || p->N == 1) {
+    const int dot = G(dot_pays)(p);
+    if (p->K <= 0 || p->alpha == 0 || ((p->M == 1 || p->N == 1) && !dot)) {
         for (int64_t i = 0; i < batch; ++i) {
             G(gemm_problem) q = *p;
             q.A += i * bsa;
@@ -394,7 +397,7 @@ static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, in
     }
     G(gemm_job) job = {.p = p, .kern = G(cg_gemm_kernel_for)(cg_simd_get()), .batch = batch,
                        .bsa = bsa, .bsb = bsb, .bsc = bsc};
-    job.dot = G(dot_pays)(p);
+    job.dot = dot;
     /* multiply-adds of one product, or their equivalent in time for the dot kernels: with few rows
      * they are bound by streaming B from memory (4 x 784 x 256 took as long as 12 x 784 x 256 at
      * the packed kernels' rate, 8 rows as 16; Zen 3, one thread) */

@@ -181,14 +181,16 @@ def aligned_rows(rng, rows, cols, dtype, offset):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemm_dot_path_few_rows(simd_path, threads, dtype):
-    """x W^T with few rows of x (a small batch through nn.Linear) skips packing W: dot kernels read
-    the rows of x and of W as they are, 4 x 3 dot products at a time. Rows and columns past whole
-    tiles, K past whole vectors, rows that start mid-vector (all at one offset: the kernel first
-    steps to an aligned k; at different offsets: it cannot), alpha, beta, bias, ReLU, a transposed C."""
+    """x W^T with few rows of x (a small batch through nn.Linear), or W v, skips packing W: dot
+    kernels read the rows of x and of W as they are, 4 x 3 dot products at a time. Rows and columns
+    past whole tiles, K past whole vectors, rows that start mid-vector (all at one offset: the
+    kernel first steps to an aligned k; at different offsets: it cannot), alpha, beta, bias, ReLU,
+    a transposed C."""
     rng = np.random.default_rng(17)
-    # (8, 300, 784) is worth two threads: split into column strips of whole tiles
+    # one row (x W^T) or one column (W v) too, instead of the matrix-vector loops; (8, 300, 784)
+    # and (2000, 1, 1024) are worth two threads: split into strips of whole tiles
     shapes = [(2, 3, 128), (3, 64, 131), (4, 7, 200), (5, 2, 784), (8, 300, 784), (13, 10, 128),
-              (32, 33, 200)]
+              (32, 33, 200), (1, 200, 300), (2000, 1, 1024), (70, 1, 129)]
     for i, (m, n, k) in enumerate(shapes):
         for offset_x, offset_w in [(0, 0), (1, 1), (3, 3), (3, 1)]:
             x = aligned_rows(rng, m, k, dtype, offset_x)

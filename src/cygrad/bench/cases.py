@@ -393,6 +393,8 @@ GEMMS.update({
     "gemm-mlp2-dw": (128, 64, 256, True, False, "dYᵀ·X (64x128)ᵀ·(64x256): its weight gradient"),
     "gemm-linear-b8": (8, 784, 256, False, True,
                        "X·Wᵀ (8x784)·(256x784)ᵀ: Linear(784, 256) forward on a batch of 8"),
+    "gemm-linear-b1": (1, 784, 256, False, True,
+                       "x·Wᵀ (1x784)·(256x784)ᵀ: Linear(784, 256) forward on one sample"),
 })
 
 
