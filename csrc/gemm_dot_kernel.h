@@ -4,20 +4,22 @@
  * (transposing) all of W on every call; here each C element is a dot product of an A row and a B
  * column read as they are: a strip of C, m rows by up to DOT_NR columns, DOT_MR rows at a time.
  *
- * Compiled by gemm_kernels.c for each SIMD level and element type with the same MK_ macros as the
- * micro-kernel, plus MK_DOT_NAME (the function's name) and MK_HSUM(v) (the sum of v's lanes).
+ * Compiled by gemm_dot_kernels.h for each tile shape, SIMD level and element type with the same
+ * MK_ macros as the micro-kernel, plus MK_DOT_FN (the function's name), MK_DOT_ROWS x MK_DOT_COLS
+ * (the tile) and MK_HSUM(v) (the sum of v's lanes).
  *
  * Per W-wide step of k: DOT_NR vectors of B and DOT_MR of A feed DOT_MR * DOT_NR independent
  * FMAs into as many accumulators (4 x 3: 12 accumulators + 3 B vectors + 1 A vector = the 16
- * registers of AVX2). Each accumulator's lanes are summed once at the end.
+ * registers of AVX2; 1 x 8 for a single row of C). Each accumulator's lanes are summed once at the
+ * end.
  */
-#define DOT_MR CG_GEMM_DOT_MR
-#define DOT_NR CG_GEMM_DOT_NR
+#define DOT_MR MK_DOT_ROWS
+#define DOT_NR MK_DOT_COLS
 
-static MK_TARGET void MK_DOT_NAME(int64_t k, const MK_T *restrict a, int64_t rsa,
-                                  const MK_T *restrict b, int64_t csb, MK_T *restrict c,
-                                  int64_t rsc, int64_t csc, int64_t m, int n, MK_T alpha,
-                                  MK_T beta, const MK_T *restrict bias, int relu)
+static MK_TARGET void MK_DOT_FN(int64_t k, const MK_T *restrict a, int64_t rsa,
+                                const MK_T *restrict b, int64_t csb, MK_T *restrict c, int64_t rsc,
+                                int64_t csc, int64_t m, int n, MK_T alpha, MK_T beta,
+                                const MK_T *restrict bias, int relu)
 {
     /* a ragged tile (fewer than DOT_MR rows or DOT_NR columns left) reads row or column 0 again
      * in place of the missing ones and drops their sums: one code path, no reads past the

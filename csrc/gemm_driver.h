@@ -232,6 +232,13 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
  * block, each DOT_NR columns of B are read from memory once and meet all of the block's rows. */
 static void G(gemm_dot)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern)
 {
+    if (p->M == 1) { /* one row of C: strips of DOT_ROW_NR columns */
+        for (int64_t j = 0; j < p->N; j += CG_GEMM_DOT_ROW_NR)
+            kern->dot_row(p->K, p->A, p->rsa, p->B + j * p->csb, p->csb, p->C + j * p->csc,
+                          p->rsc, p->csc, 1, (int)min_i64(CG_GEMM_DOT_ROW_NR, p->N - j),
+                          p->alpha, p->beta, p->bias ? p->bias + j : NULL, p->relu);
+        return;
+    }
     const int mr = CG_GEMM_DOT_MR, nr = CG_GEMM_DOT_NR;
     const int64_t rows_in_l2 = DOT_A_BLOCK_BYTES / (p->K * (int64_t)sizeof(GT)) / mr * mr;
     const int64_t mb = rows_in_l2 > mr ? rows_in_l2 : mr;
@@ -325,9 +332,11 @@ static void G(run_task)(const G(gemm_job) *job, int64_t t, const G(gemm_problem)
 /* The parts of a split product are whole tiles of the kernel that computes them. */
 static int64_t G(split_unit)(const G(gemm_job) *job)
 {
-    if (job->dot)
-        return job->split_m ? CG_GEMM_DOT_MR : CG_GEMM_DOT_NR;
-    return job->split_m ? job->kern->mr : job->kern->nr;
+    if (!job->dot)
+        return job->split_m ? job->kern->mr : job->kern->nr;
+    if (job->p->M == 1) /* split along N, in gemm_dot's strips */
+        return CG_GEMM_DOT_ROW_NR;
+    return job->split_m ? CG_GEMM_DOT_MR : CG_GEMM_DOT_NR;
 }
 
 static void G(gemm_tasks)(void *ctx, int64_t begin, int64_t end)

@@ -10,8 +10,8 @@
  * one k are contiguous (a packed panel, or a row-major B read in place), bks apart. The kernel
  * always reads full MR x NR operands; the driver pads ragged panels with zeros.
  *
- * A dot kernel (gemm_dot_kernel.h) computes the same for a strip of C, any m rows by n <= DOT_NR
- * columns, over all of K, with A's rows (a[r * rsa + k]) and B's columns (b[j * csb + k])
+ * A dot kernel (gemm_dot_kernel.h) computes the same for a strip of C, any m rows by n <= its
+ * tile's columns, over all of K, with A's rows (a[r * rsa + k]) and B's columns (b[j * csb + k])
  * contiguous along k, read in place: x W^T without packing W.
  */
 #ifndef CYGRAD_GEMM_INTERNAL_H
@@ -23,9 +23,11 @@
  * many bytes: the driver's edge buffers on the stack have this size. */
 #define CG_GEMM_PANEL_BYTES (16 * 1024)
 
-/* The dot kernels' tile: DOT_MR rows of A meet DOT_NR columns of B. */
+/* The dot kernels' tiles: DOT_MR rows of A meet DOT_NR columns of B; a single row of C goes
+ * DOT_ROW_NR columns at a time. */
 #define CG_GEMM_DOT_MR 4
 #define CG_GEMM_DOT_NR 3
+#define CG_GEMM_DOT_ROW_NR 8
 
 #define CG_DECLARE_GEMM_KERNEL(T, suffix)                                                          \
     typedef void (*cg_gemm_tile_fn_##suffix)(int64_t kc, const T *a, int64_t ars, int64_t aks,     \
@@ -43,7 +45,7 @@
         /* the same kernel with fewer rows, for the last rows of a block */                        \
         int edge_mr;                                                                               \
         cg_gemm_tile_fn_##suffix edge_tile;                                                        \
-        cg_gemm_dot_fn_##suffix dot;                                                               \
+        cg_gemm_dot_fn_##suffix dot, dot_row; /* 4 x 3 tiles; a single row of C */                \
     } cg_gemm_kernel_##suffix;                                                                     \
     /* The kernel of a SIMD level (cg_simd_level); the baseline for levels this build lacks. */    \
     const cg_gemm_kernel_##suffix *cg_gemm_kernel_for_##suffix(int level);

@@ -35,8 +35,8 @@
 #define A_BLOCK_BYTES (240 * 1024)
 #define KC_FOR(T, NR) (CG_GEMM_PANEL_BYTES / ((NR) * (int64_t)sizeof(T)))
 #define MC_FOR(T, MR, NR) ((A_BLOCK_BYTES / (KC_FOR(T, NR) * (int64_t)sizeof(T))) / (MR) * (MR))
-#define KERNEL_ENTRY(T, MR, NR, fn, edge_mr, edge_fn, dot_fn)                                     \
-    {MR, NR, KC_FOR(T, NR), MC_FOR(T, MR, NR), fn, edge_mr, edge_fn, dot_fn}
+#define KERNEL_ENTRY(T, MR, NR, fn, edge_mr, edge_fn, dot)                                        \
+    {MR, NR, KC_FOR(T, NR), MC_FOR(T, MR, NR), fn, edge_mr, edge_fn, dot, dot##_row}
 /* The edge kernels' rows: 4 rows x 2 vectors is 8 accumulators, still enough independent FMAs to
  * hide the latency (2 ports x 4 cycles). */
 #define EDGE_ROWS 4
@@ -75,7 +75,7 @@ typedef double v2f64 __attribute__((vector_size(16)));
 #define MK_NAME tile_f32_baseline
 #define MK_DOT_NAME dot_f32_baseline
 #include "gemm_microkernel.h"
-#include "gemm_dot_kernel.h"
+#include "gemm_dot_kernels.h"
 #undef MK_DOT_NAME
 #undef MK_T
 #undef MK_VEC
@@ -90,7 +90,7 @@ typedef double v2f64 __attribute__((vector_size(16)));
 #define MK_NAME tile_f64_baseline
 #define MK_DOT_NAME dot_f64_baseline
 #include "gemm_microkernel.h"
-#include "gemm_dot_kernel.h"
+#include "gemm_dot_kernels.h"
 #undef MK_DOT_NAME
 #undef MK_T
 #undef MK_VEC
@@ -149,7 +149,7 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
        s_ = _mm_add_ps(s_, _mm_movehl_ps(s_, s_));                                                 \
        _mm_cvtss_f32(_mm_add_ss(s_, _mm_movehdup_ps(s_))); })
 #include "gemm_microkernel.h"
-#include "gemm_dot_kernel.h"
+#include "gemm_dot_kernels.h"
 #undef MK_DOT_NAME
 #undef MK_NAME
 #define MK_NAME edge_f32_avx2
@@ -192,7 +192,7 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
        const __m128d s_ = _mm_add_pd(_mm256_castpd256_pd128(v_), _mm256_extractf128_pd(v_, 1));    \
        _mm_cvtsd_f64(_mm_add_sd(s_, _mm_unpackhi_pd(s_, s_))); })
 #include "gemm_microkernel.h"
-#include "gemm_dot_kernel.h"
+#include "gemm_dot_kernels.h"
 #undef MK_DOT_NAME
 #undef MK_NAME
 #define MK_NAME edge_f64_avx2
@@ -243,7 +243,7 @@ LEVEL_KERNELS(avx2, 6, 16, 8)
 #define MK_STORE_PART(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
 #define MK_HSUM(v) _mm512_reduce_add_ps(v)
 #include "gemm_microkernel.h"
-#include "gemm_dot_kernel.h"
+#include "gemm_dot_kernels.h"
 #undef MK_DOT_NAME
 #undef MK_NAME
 #define MK_NAME edge_f32_avx512
@@ -283,7 +283,7 @@ LEVEL_KERNELS(avx2, 6, 16, 8)
 #define MK_STORE_PART(p, v, n) _mm512_mask_storeu_pd(p, (__mmask8)((1u << (n)) - 1), v)
 #define MK_HSUM(v) _mm512_reduce_add_pd(v)
 #include "gemm_microkernel.h"
-#include "gemm_dot_kernel.h"
+#include "gemm_dot_kernels.h"
 #undef MK_DOT_NAME
 #undef MK_NAME
 #define MK_NAME edge_f64_avx512
