@@ -49,7 +49,8 @@
  * M <= 4 at K = 128..4096; break-even at M ~ 11 (K = 128), 17 (256), 32 (512), 40-45 (1024+).
  * So: K >= DOT_K_MIN and M <= 8 + K / 32, at most DOT_M_MAX. Against the matrix-vector loops
  * (gemv, compiled for the baseline ISA): x W^T with one row 0.52x at K = 784, 0.76x at 128, 1.06x
- * at 64; W v 0.31x at 256 x 784, 0.54x at 4096 x 4096. A's rows go in blocks of
+ * at 64; W v 0.31x at 256 x 784, 0.54x at 4096 x 4096 (4 x 3 tiles then; the one-row and
+ * one-column kernels of gemm_dot_kernels.h gained more since). A's rows go in blocks of
  * DOT_A_BLOCK_BYTES that stay in L2. */
 #define DOT_K_MIN 128
 #define DOT_M_MAX 32

@@ -239,6 +239,11 @@ static void G(gemm_dot)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern)
                           p->alpha, p->beta, p->bias ? p->bias + j : NULL, p->relu);
         return;
     }
+    if (p->N == 1) { /* one column of C: each row of A is read once, no blocks needed */
+        kern->dot_col(p->K, p->A, p->rsa, p->B, p->csb, p->C, p->rsc, p->csc, p->M, 1, p->alpha,
+                      p->beta, p->bias, p->relu);
+        return;
+    }
     const int mr = CG_GEMM_DOT_MR, nr = CG_GEMM_DOT_NR;
     const int64_t rows_in_l2 = DOT_A_BLOCK_BYTES / (p->K * (int64_t)sizeof(GT)) / mr * mr;
     const int64_t mb = rows_in_l2 > mr ? rows_in_l2 : mr;
@@ -336,6 +341,8 @@ static int64_t G(split_unit)(const G(gemm_job) *job)
         return job->split_m ? job->kern->mr : job->kern->nr;
     if (job->p->M == 1) /* split along N, in gemm_dot's strips */
         return CG_GEMM_DOT_ROW_NR;
+    if (job->p->N == 1) /* along M */
+        return CG_GEMM_DOT_COL_MR;
     return job->split_m ? CG_GEMM_DOT_MR : CG_GEMM_DOT_NR;
 }
 

@@ -24,10 +24,11 @@
 #define CG_GEMM_PANEL_BYTES (16 * 1024)
 
 /* The dot kernels' tiles: DOT_MR rows of A meet DOT_NR columns of B; a single row of C goes
- * DOT_ROW_NR columns at a time. */
+ * DOT_ROW_NR columns at a time, a single column DOT_COL_MR rows at a time. */
 #define CG_GEMM_DOT_MR 4
 #define CG_GEMM_DOT_NR 3
 #define CG_GEMM_DOT_ROW_NR 8
+#define CG_GEMM_DOT_COL_MR 8
 
 #define CG_DECLARE_GEMM_KERNEL(T, suffix)                                                          \
     typedef void (*cg_gemm_tile_fn_##suffix)(int64_t kc, const T *a, int64_t ars, int64_t aks,     \
@@ -45,7 +46,7 @@
         /* the same kernel with fewer rows, for the last rows of a block */                        \
         int edge_mr;                                                                               \
         cg_gemm_tile_fn_##suffix edge_tile;                                                        \
-        cg_gemm_dot_fn_##suffix dot, dot_row; /* 4 x 3 tiles; a single row of C */                \
+        cg_gemm_dot_fn_##suffix dot, dot_row, dot_col; /* 4 x 3 tiles; one row; one column */    \
     } cg_gemm_kernel_##suffix;                                                                     \
     /* The kernel of a SIMD level (cg_simd_level); the baseline for levels this build lacks. */    \
     const cg_gemm_kernel_##suffix *cg_gemm_kernel_for_##suffix(int level);

@@ -36,7 +36,7 @@
 #define KC_FOR(T, NR) (CG_GEMM_PANEL_BYTES / ((NR) * (int64_t)sizeof(T)))
 #define MC_FOR(T, MR, NR) ((A_BLOCK_BYTES / (KC_FOR(T, NR) * (int64_t)sizeof(T))) / (MR) * (MR))
 #define KERNEL_ENTRY(T, MR, NR, fn, edge_mr, edge_fn, dot)                                        \
-    {MR, NR, KC_FOR(T, NR), MC_FOR(T, MR, NR), fn, edge_mr, edge_fn, dot, dot##_row}
+    {MR, NR, KC_FOR(T, NR), MC_FOR(T, MR, NR), fn, edge_mr, edge_fn, dot, dot##_row, dot##_col}
 /* The edge kernels' rows: 4 rows x 2 vectors is 8 accumulators, still enough independent FMAs to
  * hide the latency (2 ports x 4 cycles). */
 #define EDGE_ROWS 4
