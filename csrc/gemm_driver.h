@@ -232,28 +232,25 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
  * block, each DOT_NR columns of B are read from memory once and meet all of the block's rows. */
 static void G(gemm_dot)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern)
 {
+    G(cg_gemm_dot_fn) dot = kern->dot;
+    int64_t nr = CG_GEMM_DOT_NR;
+    const int64_t rows_in_l2 =
+        DOT_A_BLOCK_BYTES / (p->K * (int64_t)sizeof(GT)) / CG_GEMM_DOT_MR * CG_GEMM_DOT_MR;
+    int64_t mb = rows_in_l2 > CG_GEMM_DOT_MR ? rows_in_l2 : CG_GEMM_DOT_MR;
     if (p->M == 1) { /* one row of C: strips of DOT_ROW_NR columns */
-        for (int64_t j = 0; j < p->N; j += CG_GEMM_DOT_ROW_NR)
-            kern->dot_row(p->K, p->A, p->rsa, p->B + j * p->csb, p->csb, p->C + j * p->csc,
-                          p->rsc, p->csc, 1, (int)min_i64(CG_GEMM_DOT_ROW_NR, p->N - j),
-                          p->alpha, p->beta, p->bias ? p->bias + j : NULL, p->relu);
-        return;
+        dot = kern->dot_row;
+        nr = CG_GEMM_DOT_ROW_NR;
+    } else if (p->N == 1) { /* one column of C: each row of A is read once, no blocks needed */
+        dot = kern->dot_col;
+        mb = p->M;
     }
-    if (p->N == 1) { /* one column of C: each row of A is read once, no blocks needed */
-        kern->dot_col(p->K, p->A, p->rsa, p->B, p->csb, p->C, p->rsc, p->csc, p->M, 1, p->alpha,
-                      p->beta, p->bias, p->relu);
-        return;
-    }
-    const int mr = CG_GEMM_DOT_MR, nr = CG_GEMM_DOT_NR;
-    const int64_t rows_in_l2 = DOT_A_BLOCK_BYTES / (p->K * (int64_t)sizeof(GT)) / mr * mr;
-    const int64_t mb = rows_in_l2 > mr ? rows_in_l2 : mr;
     for (int64_t i0 = 0; i0 < p->M; i0 += mb) {
         const int64_t i_end = min_i64(p->M, i0 + mb);
         for (int64_t j = 0; j < p->N; j += nr)
-            kern->dot(p->K, p->A + i0 * p->rsa, p->rsa, p->B + j * p->csb, p->csb,
-                      p->C + i0 * p->rsc + j * p->csc, p->rsc, p->csc, i_end - i0,
-                      (int)min_i64(nr, p->N - j), p->alpha, p->beta,
-                      p->bias ? p->bias + j : NULL, p->relu);
+            dot(p->K, p->A + i0 * p->rsa, p->rsa, p->B + j * p->csb, p->csb,
+                p->C + i0 * p->rsc + j * p->csc, p->rsc, p->csc, i_end - i0,
+                (int)min_i64(nr, p->N - j), p->alpha, p->beta, p->bias ? p->bias + j : NULL,
+                p->relu);
     }
 }
 
