@@ -3,7 +3,8 @@
  * On a shared machine a product's time moves by 2x between separate runs, so both builds are loaded
  * into one process (dlopen, each with its own symbols) and timed in alternation, 31 rounds; the
  * answer is the median of the per-round ratios B/A (< 1: B is faster), with its quartiles. One
- * thread by default: two builds are two thread pools, which would compete for the cores.
+ * thread by default: two builds are two thread pools; with more, each batch first waits 2 ms, until
+ * the other build's workers have stopped spinning (parallel.c's SPIN_NS).
  *
  *   build=(gcc -O3 -std=gnu11 -fopenmp-simd -fno-math-errno -fno-trapping-math -ffp-contract=off
  *          -fPIC -shared -Icsrc/include csrc/gemm.c csrc/gemm_kernels.c csrc/parallel.c csrc/simd.c
@@ -69,13 +70,19 @@ int main(int argc, char **argv)
     for (int64_t i = 0; i < k * n; ++i)
         f64 ? (((double *)b)[i] = i % 5 - 2) : (((float *)b)[i] = i % 5 - 2);
     const int64_t rsa = a_t ? 1 : k, csa = a_t ? m : 1, rsb = b_t ? 1 : n, csb = b_t ? k : 1;
-    const int calls = (int)(3e7 / ((double)m * n * k)) + 1; /* ~30M multiply-adds a batch */
+    /* ~30M multiply-adds a batch, 10x that on threads (the workers' wake-up after the pause
+     * varies, and a call it misses runs on one thread) */
+    const int calls = (int)((threads > 1 ? 3e8 : 3e7) / ((double)m * n * k)) + 1;
 
     double us[2][ROUNDS], ratio[ROUNDS];
     for (int r = 0; r < ROUNDS; ++r)
         for (int v = 0; v < 2; ++v) {
-            const double start = now();
-            for (int i = 0; i < calls; ++i) {
+            if (threads > 1) /* the other build's workers spin 0.2 ms after a call: let them sleep */
+                nanosleep(&(struct timespec){0, 2000000}, NULL);
+            double start = 0;
+            for (int i = -1; i < calls; ++i) { /* call -1 untimed: it wakes the workers */
+                if (i == 0)
+                    start = now();
                 if (f64)
                     ((gemm_f64_fn)gemm[v])(m, n, k, 1, (double *)a, rsa, csa, (double *)b, rsb,
                                            csb, 0, (double *)c, n, 1);
