@@ -14,6 +14,8 @@
  * row-major; A row- or column-major: plain products and the backward products dY W and X^T dY)
  * is read in place unless power-of-two strides would make its micro-panels evict each other from
  * the cache; only its ragged last micro-panel is then packed, into a small buffer on the stack.
+ * A transposed B (x W^T) read by a single block of A is packed a micro-panel at a time into that
+ * same buffer, which stays in L1, just before the block uses it.
  *
  * Threads: the product is split along the larger of M and N into one part per thread, in whole
  * micro-tiles; each part runs the loops above with its own pack buffers (one heap block for all
