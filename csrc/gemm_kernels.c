@@ -1,5 +1,6 @@
-/* The GEMM micro-kernels: gemm_microkernel.h compiled per SIMD level and element type, and the
- * cache blocking that goes with each (see gemm_internal.h for the contract).
+/* The GEMM micro-kernels: gemm_microkernel.h and the dot kernels compiled per SIMD level and
+ * element type (through gemm_level_kernels.h), and the cache blocking that goes with each (see
+ * gemm_internal.h for the contract).
  *
  * Tiles (rows x columns of C held in registers):
  *   AVX-512   12 x 32 f32, 12 x 16 f64: 24 zmm accumulators of 32 registers
@@ -72,31 +73,25 @@ typedef double v2f64 __attribute__((vector_size(16)));
 #define MK_VEC v4f32
 #define MK_IVEC __attribute__((vector_size(16))) int32_t
 #define MK_W 4
-#define MK_NAME tile_f32_baseline
-#define MK_DOT_NAME dot_f32_baseline
-#include "gemm_microkernel.h"
-#include "gemm_dot_kernels.h"
-#undef MK_DOT_NAME
+#define MK_SUFFIX f32_baseline
+#include "gemm_level_kernels.h"
 #undef MK_T
 #undef MK_VEC
 #undef MK_IVEC
 #undef MK_W
-#undef MK_NAME
+#undef MK_SUFFIX
 
 #define MK_T double
 #define MK_VEC v2f64
 #define MK_IVEC __attribute__((vector_size(16))) int64_t
 #define MK_W 2
-#define MK_NAME tile_f64_baseline
-#define MK_DOT_NAME dot_f64_baseline
-#include "gemm_microkernel.h"
-#include "gemm_dot_kernels.h"
-#undef MK_DOT_NAME
+#define MK_SUFFIX f64_baseline
+#include "gemm_level_kernels.h"
 #undef MK_T
 #undef MK_VEC
 #undef MK_IVEC
 #undef MK_W
-#undef MK_NAME
+#undef MK_SUFFIX
 
 /* 4 rows already: the main kernel serves the edges too */
 static const cg_gemm_kernel_f32 kernel_f32_baseline = KERNEL_ENTRY(
@@ -123,6 +118,7 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
 
 /* ---- AVX2 + FMA: 256-bit vectors; masked loads and stores for the right edge ---- */
 #define MK_TARGET CG_TARGET_AVX2
+#define LEVEL_EDGE_ROWS EDGE_ROWS
 #define MK_MR 6
 #define MK_NV 2
 #define AVX2_MASK32(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
@@ -131,8 +127,7 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
 #define MK_T float
 #define MK_VEC __m256
 #define MK_W 8
-#define MK_NAME tile_f32_avx2
-#define MK_DOT_NAME dot_f32_avx2
+#define MK_SUFFIX f32_avx2
 #define MK_ZERO() _mm256_setzero_ps()
 #define MK_SET1(x) _mm256_set1_ps(x)
 #define MK_LOADU(p) _mm256_loadu_ps(p)
@@ -148,18 +143,11 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
        __m128 s_ = _mm_add_ps(_mm256_castps256_ps128(v_), _mm256_extractf128_ps(v_, 1));           \
        s_ = _mm_add_ps(s_, _mm_movehl_ps(s_, s_));                                                 \
        _mm_cvtss_f32(_mm_add_ss(s_, _mm_movehdup_ps(s_))); })
-#include "gemm_microkernel.h"
-#include "gemm_dot_kernels.h"
-#undef MK_DOT_NAME
-#undef MK_NAME
-#define MK_NAME edge_f32_avx2
-#define MK_EDGE_ROWS EDGE_ROWS
-#include "gemm_microkernel.h"
-#undef MK_EDGE_ROWS
+#include "gemm_level_kernels.h"
 #undef MK_T
 #undef MK_VEC
 #undef MK_W
-#undef MK_NAME
+#undef MK_SUFFIX
 #undef MK_ZERO
 #undef MK_SET1
 #undef MK_LOADU
@@ -175,8 +163,7 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
 #define MK_T double
 #define MK_VEC __m256d
 #define MK_W 4
-#define MK_NAME tile_f64_avx2
-#define MK_DOT_NAME dot_f64_avx2
+#define MK_SUFFIX f64_avx2
 #define MK_ZERO() _mm256_setzero_pd()
 #define MK_SET1(x) _mm256_set1_pd(x)
 #define MK_LOADU(p) _mm256_loadu_pd(p)
@@ -191,18 +178,11 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
     ({ const __m256d v_ = (v);                                                                     \
        const __m128d s_ = _mm_add_pd(_mm256_castpd256_pd128(v_), _mm256_extractf128_pd(v_, 1));    \
        _mm_cvtsd_f64(_mm_add_sd(s_, _mm_unpackhi_pd(s_, s_))); })
-#include "gemm_microkernel.h"
-#include "gemm_dot_kernels.h"
-#undef MK_DOT_NAME
-#undef MK_NAME
-#define MK_NAME edge_f64_avx2
-#define MK_EDGE_ROWS EDGE_ROWS
-#include "gemm_microkernel.h"
-#undef MK_EDGE_ROWS
+#include "gemm_level_kernels.h"
 #undef MK_T
 #undef MK_VEC
 #undef MK_W
-#undef MK_NAME
+#undef MK_SUFFIX
 #undef MK_ZERO
 #undef MK_SET1
 #undef MK_LOADU
@@ -218,19 +198,20 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
 LEVEL_KERNELS(avx2, 6, 16, 8)
 
 #undef MK_TARGET
+#undef LEVEL_EDGE_ROWS
 #undef MK_MR
 #undef MK_NV
 
 /* ---- AVX-512: 512-bit vectors, mask registers for the right edge ---- */
 #define MK_TARGET CG_TARGET_AVX512
+#define LEVEL_EDGE_ROWS EDGE_ROWS
 #define MK_MR 12
 #define MK_NV 2
 
 #define MK_T float
 #define MK_VEC __m512
 #define MK_W 16
-#define MK_NAME tile_f32_avx512
-#define MK_DOT_NAME dot_f32_avx512
+#define MK_SUFFIX f32_avx512
 #define MK_ZERO() _mm512_setzero_ps()
 #define MK_SET1(x) _mm512_set1_ps(x)
 #define MK_LOADU(p) _mm512_loadu_ps(p)
@@ -242,18 +223,11 @@ LEVEL_KERNELS(avx2, 6, 16, 8)
 #define MK_LOAD_PART(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
 #define MK_STORE_PART(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
 #define MK_HSUM(v) _mm512_reduce_add_ps(v)
-#include "gemm_microkernel.h"
-#include "gemm_dot_kernels.h"
-#undef MK_DOT_NAME
-#undef MK_NAME
-#define MK_NAME edge_f32_avx512
-#define MK_EDGE_ROWS EDGE_ROWS
-#include "gemm_microkernel.h"
-#undef MK_EDGE_ROWS
+#include "gemm_level_kernels.h"
 #undef MK_T
 #undef MK_VEC
 #undef MK_W
-#undef MK_NAME
+#undef MK_SUFFIX
 #undef MK_ZERO
 #undef MK_SET1
 #undef MK_LOADU
@@ -269,8 +243,7 @@ LEVEL_KERNELS(avx2, 6, 16, 8)
 #define MK_T double
 #define MK_VEC __m512d
 #define MK_W 8
-#define MK_NAME tile_f64_avx512
-#define MK_DOT_NAME dot_f64_avx512
+#define MK_SUFFIX f64_avx512
 #define MK_ZERO() _mm512_setzero_pd()
 #define MK_SET1(x) _mm512_set1_pd(x)
 #define MK_LOADU(p) _mm512_loadu_pd(p)
@@ -282,18 +255,11 @@ LEVEL_KERNELS(avx2, 6, 16, 8)
 #define MK_LOAD_PART(p, n) _mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1), p)
 #define MK_STORE_PART(p, v, n) _mm512_mask_storeu_pd(p, (__mmask8)((1u << (n)) - 1), v)
 #define MK_HSUM(v) _mm512_reduce_add_pd(v)
-#include "gemm_microkernel.h"
-#include "gemm_dot_kernels.h"
-#undef MK_DOT_NAME
-#undef MK_NAME
-#define MK_NAME edge_f64_avx512
-#define MK_EDGE_ROWS EDGE_ROWS
-#include "gemm_microkernel.h"
-#undef MK_EDGE_ROWS
+#include "gemm_level_kernels.h"
 #undef MK_T
 #undef MK_VEC
 #undef MK_W
-#undef MK_NAME
+#undef MK_SUFFIX
 #undef MK_ZERO
 #undef MK_SET1
 #undef MK_LOADU
@@ -309,6 +275,7 @@ LEVEL_KERNELS(avx2, 6, 16, 8)
 LEVEL_KERNELS(avx512, 12, 32, 16)
 
 #undef MK_TARGET
+#undef LEVEL_EDGE_ROWS
 #undef MK_MR
 #undef MK_NV
 
