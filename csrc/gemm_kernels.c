@@ -16,7 +16,8 @@
  *   KC: a packed KC x NR micro-panel of B is reused by every MR-row panel of A, so it should stay
  *       in L1 next to the A panel streaming through: KC * NR * sizeof(T) = 16 KiB, half of L1
  *       (KC = 256 for AVX2 f32 and f64, 128 for AVX-512). A deep KC also means C is read and
- *       written only K / KC times.
+ *       written only K / KC times. (The driver goes deeper where a micro-panel meets one block
+ *       of A only: plan_product in gemm_driver.h.)
  *   MC: the packed MC x KC block of A is reused by every micro-panel of B: it should stay in L2,
  *       with room left for the B panels and C tiles passing through: at most 240 KiB (MC = 240
  *       for AVX2 f32, 120 for f64, 480 for AVX-512 f32). The driver cuts M into blocks of equal
