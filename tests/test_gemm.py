@@ -205,6 +205,30 @@ def test_gemm_dot_path_few_rows(simd_path, threads, dtype):
             check(f"{m}x{k} @ ({n}x{k})^T offsets {offset_x}/{offset_w}", c, want, bound, base, inside)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_in_place_b_rows_off_a_line(simd_path, threads, dtype):
+    """A row-major B read in place whose rows all start at one offset within a cache line: its
+    micro-panels start at the next line, after a narrow first one, and on two threads the second
+    part starts on a line too. Every offset, N short of and past whole tiles, alpha, beta, bias,
+    ReLU."""
+    rng = np.random.default_rng(23)
+    per_line = 64 // np.dtype(dtype).itemsize
+    # (64, 784, 65) and (48, 1000, 100) are worth two threads, split along N
+    for i, (m, n, k) in enumerate([(7, 5, 3), (13, 50, 40), (33, 200, 72), (64, 784, 65),
+                                   (48, 1000, 100), (200, 131, 257)]):
+        for offset in range(per_line):
+            a = operand(rng, m, k, dtype, False, 0)
+            b = aligned_rows(rng, k, n, dtype, offset)
+            alpha, beta = [(1.0, 0.0), (-0.75, 0.5), (2.0, 1.0)][(i + offset) % 3]
+            c, base, inside = output(rng, m, n, dtype, False, 1, beta)
+            c0 = c.copy()
+            bias = rng.standard_normal(n).astype(dtype) if offset % 2 else None
+            relu = offset % 3 == 1
+            want, bound = reference(alpha, a, b, beta, c0, bias, relu)
+            _core._gemm(alpha, a, b, beta, c, bias, relu)
+            check(f"{m}x{k} @ {k}x{n} B offset {offset}", c, want, bound, base, inside)
+
+
 def test_gemm_relu_keeps_nan(simd_path):
     """ReLU on NaN gives NaN (a max(x, 0) that drops NaN is a classic bug), in full tiles and edges"""
     for m, n in [(6, 16), (13, 37)]:
