@@ -133,9 +133,16 @@ static void G(pack_b)(int64_t kc, int64_t n, int nr, const GT *B, int64_t rsb, i
  * lines) and that is not 0; else 0, and 0 when they would be all of its n columns. Micro-panels
  * that start there rather than at b have each row of NR elements in one line, not across two, and
  * no vector load straddling lines. 64 x 256 x 784 (`dy @ W` of Linear(784, 256)), B 16, 32 or 48
- * bytes past a line: 1.08x, 1.04x, 1.11x the time of B on a line boundary (one thread, AVX2). */
-static int64_t G(head_columns)(const GT *b, int64_t rsb, int64_t n, int nr)
+ * bytes past a line: 1.08x, 1.04x, 1.11x the time of B on a line boundary (one thread, AVX2).
+ * Only for K slices deeper than half of KC: a micro-panel across twice the lines then no longer
+ * fits L1 beside A's. Shallower, its rows off a line cost little (K = 64: 0-2%, 128: 2-5%) and
+ * the narrow micro-panel costs more (64^3: 1.4x the time with it; 64 x 64 x 400 1.05x). */
+static int64_t G(head_columns)(const GT *b, int64_t rsb, int64_t n, const G(cg_gemm_kernel) *kern,
+                               int64_t kc)
 {
+    const int nr = kern->nr;
+    if (2 * kc <= kern->kc)
+        return 0;
     const int64_t line = min_i64(64, nr * (int64_t)sizeof(GT));
     const int64_t offset = (int64_t)((uintptr_t)b % (uintptr_t)line);
     if (offset == 0 || offset % (int64_t)sizeof(GT) != 0 || rsb * (int64_t)sizeof(GT) % line != 0)
@@ -166,9 +173,9 @@ typedef struct {
  * Ragged right/bottom micro-panels of an operand read in place are packed (zero padded) into
  * small edge buffers, so the micro-kernel always reads full MR x NR operands; it writes only
  * the valid part of C. So is the narrow first micro-panel of a B read in place whose whole
- * micro-panels start after its first head_columns. a_buf and b_buf are the plan's buffers (NULL when it has none); a_edge and
- * b_edge are the edge and per-use buffers, on the stack unless the plan gives them room. beta
- * applies on the first K slice, bias and ReLU on the last. */
+ * micro-panels start after its first head_columns. a_buf and b_buf are the plan's buffers (NULL
+ * when it has none); a_edge and b_edge are the edge and per-use buffers, on the stack unless the
+ * plan gives them room. beta applies on the first K slice, bias and ReLU on the last. */
 static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *kern,
                             const G(gemm_plan) *plan, GT *a_buf, GT *b_buf)
 {
@@ -190,7 +197,7 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
         /* B read in place: micro-panels [n_head, n_whole) in place, the narrow first one (if any)
          * in b_head, the ragged last one in b_edge */
         const int64_t n_head =
-            pack_b ? 0 : G(head_columns)(p->B + jc * p->csb, p->rsb, n_block, nr);
+            pack_b ? 0 : G(head_columns)(p->B + jc * p->csb, p->rsb, n_block, kern, plan->kc);
         const int64_t n_whole = pack_b ? n_block : n_head + (n_block - n_head) / nr * nr;
         for (int64_t pc = 0; pc < p->K; pc += plan->kc) {
             const int64_t kc = min_i64(plan->kc, p->K - pc);
@@ -246,7 +253,8 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
                     if (b_per_micro_panel)
                         G(pack_b)(kc, cols, nr, B + jr * p->csb, p->rsb, p->csb, b_edge);
                     const int b_in_edge = b_per_micro_panel || jr >= n_whole;
-                    const GT *b = jr < n_head ? b_head : b_in_edge ? b_edge : B + jr * b_column_step;
+                    const GT *b =
+                        jr < n_head ? b_head : b_in_edge ? b_edge : B + jr * b_column_step;
                     const int64_t b_step = jr < n_head || b_in_edge ? nr : bks;
                     GT *c_col = p->C + ic * p->rsc + (jc + jr) * p->csc;
                     for (int64_t ir = 0; ir < m_block; ir += mr) {
@@ -517,7 +525,7 @@ static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, in
     if (!job.dot)
         job.plan = G(plan_product)(p, job.kern, m, n);
     if (job.tasks > 1 && !job.dot && !job.split_m && !job.plan.pack_b)
-        job.split_origin = G(head_columns)(p->B, p->rsb, p->N, job.kern->nr);
+        job.split_origin = G(head_columns)(p->B, p->rsb, p->N, job.kern, job.plan.kc);
     const size_t bytes = (size_t)tasks * (job.plan.a_bytes + job.plan.b_bytes);
     if (bytes) {
         job.scratch = aligned_alloc(64, bytes);

@@ -209,13 +209,13 @@ def test_gemm_dot_path_few_rows(simd_path, threads, dtype):
 def test_gemm_in_place_b_rows_off_a_line(simd_path, threads, dtype):
     """A row-major B read in place whose rows all start at one offset within a cache line: its
     micro-panels start at the next line, after a narrow first one, and on two threads the second
-    part starts on a line too. Every offset, N short of and past whole tiles, alpha, beta, bias,
-    ReLU."""
+    part starts on a line too (for K slices deeper than half of KC: K >= 150 here, 600 for the
+    scalar path). Every offset, N short of and past whole tiles, alpha, beta, bias, ReLU."""
     rng = np.random.default_rng(23)
     per_line = 64 // np.dtype(dtype).itemsize
-    # (64, 784, 65) and (48, 1000, 100) are worth two threads, split along N
-    for i, (m, n, k) in enumerate([(7, 5, 3), (13, 50, 40), (33, 200, 72), (64, 784, 65),
-                                   (48, 1000, 100), (200, 131, 257)]):
+    # the last three are worth two threads, split along N
+    for i, (m, n, k) in enumerate([(7, 5, 3), (13, 50, 40), (33, 200, 160), (200, 131, 257),
+                                   (64, 784, 150), (48, 1000, 200), (40, 300, 600)]):
         for offset in range(per_line):
             a = operand(rng, m, k, dtype, False, 0)
             b = aligned_rows(rng, k, n, dtype, offset)
