@@ -132,8 +132,8 @@ static void G(pack_b)(int64_t kc, int64_t n, int nr, const GT *B, int64_t rsb, i
  * if shorter), when its rows all start at the same offset within a line (a row stride of whole
  * lines) and that is not 0; else 0, and 0 when they would be all of its n columns. Micro-panels
  * that start there rather than at b have each row of NR elements in one line, not across two, and
- * no vector load straddling lines. 64 x 256 x 784 (`dy @ W` of Linear(784, 256)), B 16, 32 or 48
- * bytes past a line: 1.08x, 1.04x, 1.11x the time of B on a line boundary (one thread, AVX2).
+ * no vector load straddling lines. 64 x 256 x 784 (`dy @ W` of Linear(784, 256)) with B 16 or 48
+ * bytes past a line took 1.1x the time of B on a line boundary, 32 bytes past 1.04x (AVX2).
  * Only for K slices deeper than half of KC: a micro-panel across twice the lines then no longer
  * fits L1 beside A's. Shallower, its rows off a line cost little (K = 64: 0-2%, 128: 2-5%) and
  * the narrow micro-panel costs more (64^3: 1.4x the time with it; 64 x 64 x 400 1.05x). */
@@ -524,7 +524,7 @@ static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, in
     job.tasks = tasks;
     if (!job.dot)
         job.plan = G(plan_product)(p, job.kern, m, n);
-    if (job.tasks > 1 && !job.dot && !job.split_m && !job.plan.pack_b)
+    if (batch == 1 && job.tasks > 1 && !job.dot && !job.split_m && !job.plan.pack_b)
         job.split_origin = G(head_columns)(p->B, p->rsb, p->N, job.kern, job.plan.kc);
     const size_t bytes = (size_t)tasks * (job.plan.a_bytes + job.plan.b_bytes);
     if (bytes) {
