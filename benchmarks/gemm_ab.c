@@ -12,10 +12,13 @@
  *   git worktree add /tmp/old HEAD~1 && (cd /tmp/old && "${build[@]}" -o /tmp/libA.so)
  *   "${build[@]}" -o /tmp/libB.so
  *   gcc -O2 benchmarks/gemm_ab.c -ldl -o /tmp/gemm_ab
- *   /tmp/gemm_ab /tmp/libA.so /tmp/libB.so M K N [a_transposed b_transposed [f64 [threads]]]
+ *   /tmp/gemm_ab /tmp/libA.so /tmp/libB.so M K N [a_transposed b_transposed [f64 [threads
+ *                [b_offset]]]]
  *
  * e.g. `64 784 256 0 1` is nn.Linear(784, 256)'s forward on a batch of 64 (x W^T). Operands come
- * from malloc, so their rows are 16-byte aligned, as numpy's are.
+ * from malloc, so their rows are 16-byte aligned, as numpy's are; b_offset (0-63 bytes) places B
+ * that far past a 64-byte boundary instead, e.g. `64 256 784 0 0 0 1 16` for dy W with W 16 bytes
+ * past a cache line.
  */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -47,12 +50,14 @@ static int by_value(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s libA.so libB.so M K N [a_t b_t [f64 [threads]]]\n", argv[0]);
+        fprintf(stderr, "usage: %s libA.so libB.so M K N [a_t b_t [f64 [threads [b_offset]]]]\n",
+                argv[0]);
         return 2;
     }
     const int64_t m = atoll(argv[3]), k = atoll(argv[4]), n = atoll(argv[5]);
     const int a_t = argc > 6 && atoi(argv[6]), b_t = argc > 7 && atoi(argv[7]);
     const int f64 = argc > 8 && atoi(argv[8]), threads = argc > 9 ? atoi(argv[9]) : 1;
+    const int b_offset = argc > 10 ? atoi(argv[10]) : -1;
     void *gemm[2];
     for (int v = 0; v < 2; ++v) {
         void *lib = dlopen(argv[1 + v], RTLD_NOW | RTLD_LOCAL);
@@ -64,7 +69,10 @@ int main(int argc, char **argv)
         ((set_threads_fn)dlsym(lib, "cg_set_num_threads"))(threads);
     }
     const size_t size = f64 ? sizeof(double) : sizeof(float);
-    char *a = malloc(size * m * k), *b = malloc(size * k * n), *c = malloc(size * m * n);
+    char *a = malloc(size * m * k), *c = malloc(size * m * n);
+    char *b_store = b_offset < 0 ? malloc(size * k * n)
+                                 : aligned_alloc(64, (size * k * n + 64 + 63) / 64 * 64);
+    char *b = b_offset < 0 ? b_store : b_store + b_offset;
     for (int64_t i = 0; i < m * k; ++i)
         f64 ? (((double *)a)[i] = i % 7 - 3) : (((float *)a)[i] = i % 7 - 3);
     for (int64_t i = 0; i < k * n; ++i)
@@ -101,7 +109,7 @@ int main(int argc, char **argv)
            us[0][ROUNDS / 2], us[0][0], us[1][ROUNDS / 2], us[1][0], ratio[ROUNDS / 2],
            ratio[ROUNDS / 4], ratio[3 * ROUNDS / 4]);
     free(a);
-    free(b);
+    free(b_store);
     free(c);
     return 0;
 }
