@@ -184,18 +184,17 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
     const int b_per_micro_panel = plan->pack_b_per_micro_panel;
     const int64_t mc = plan->mc, nc = plan->nc;
     _Alignas(64) GT a_stack[CG_GEMM_PANEL_BYTES / sizeof(GT)];
-    _Alignas(64) GT b_stack[2 * CG_GEMM_PANEL_BYTES / sizeof(GT)];
+    _Alignas(64) GT b_stack[CG_GEMM_PANEL_BYTES / sizeof(GT)];
     GT *a_edge = !pack_a && a_buf ? a_buf : a_stack;
     GT *b_edge = b_per_micro_panel && b_buf ? b_buf : b_stack;
-    GT *const b_head = b_stack + CG_GEMM_PANEL_BYTES / sizeof(GT);
     if (pack_a && !a_buf) /* no memory for panels (mc == mr, nc == nr): pack into the edges */
         a_buf = a_edge;
     if (pack_b && !b_buf)
         b_buf = b_edge;
     for (int64_t jc = 0; jc < p->N; jc += nc) {
         const int64_t n_block = min_i64(nc, p->N - jc);
-        /* B read in place: micro-panels [n_head, n_whole) in place, the narrow first one (if any)
-         * in b_head, the ragged last one in b_edge */
+        /* B read in place: micro-panels [n_head, n_whole) in place; the narrow first one (if any)
+         * and the ragged last one are packed into b_edge just before their use */
         const int64_t n_head =
             pack_b ? 0 : G(head_columns)(p->B + jc * p->csb, p->rsb, n_block, kern, plan->kc);
         const int64_t n_whole = pack_b ? n_block : n_head + (n_block - n_head) / nr * nr;
@@ -216,10 +215,6 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
                 b_column_step = kc;
                 bks = nr;
             } else {
-                if (n_head)
-                    G(pack_b)(kc, n_head, nr, B, p->rsb, 1, b_head);
-                if (n_whole < n_block)
-                    G(pack_b)(kc, n_block - n_whole, nr, B + n_whole, p->rsb, 1, b_edge);
                 b_column_step = 1;
                 bks = p->rsb;
             }
@@ -250,12 +245,11 @@ static void G(gemm_blocked)(const G(gemm_problem) *p, const G(cg_gemm_kernel) *k
                 for (int64_t jr = 0, width; jr < n_block; jr += width) {
                     width = jr < n_head ? n_head : min_i64(nr, n_block - jr);
                     const int cols = (int)width;
-                    if (b_per_micro_panel)
+                    const int b_in_edge = b_per_micro_panel || jr < n_head || jr >= n_whole;
+                    if (b_in_edge)
                         G(pack_b)(kc, cols, nr, B + jr * p->csb, p->rsb, p->csb, b_edge);
-                    const int b_in_edge = b_per_micro_panel || jr >= n_whole;
-                    const GT *b =
-                        jr < n_head ? b_head : b_in_edge ? b_edge : B + jr * b_column_step;
-                    const int64_t b_step = jr < n_head || b_in_edge ? nr : bks;
+                    const GT *b = b_in_edge ? b_edge : B + jr * b_column_step;
+                    const int64_t b_step = b_in_edge ? nr : bks;
                     GT *c_col = p->C + ic * p->rsc + (jc + jr) * p->csc;
                     for (int64_t ir = 0; ir < m_block; ir += mr) {
                         const int rows = (int)min_i64(mr, m_block - ir);
