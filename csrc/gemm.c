@@ -15,7 +15,9 @@
  * is read in place unless power-of-two strides would make its micro-panels evict each other from
  * the cache; only its ragged last micro-panel is then packed, into a small buffer on the stack.
  * A transposed B (x W^T) read by a single block of A is packed a micro-panel at a time into that
- * same buffer, which stays in L1, just before the block uses it.
+ * same buffer just before the block uses it, with K slices as deep as that block allows (the
+ * buffer then moves to the heap). A row-major B read in place whose rows start mid-line gets a
+ * narrow first micro-panel, packed the same way, so that the others start on cache lines.
  *
  * Threads: the product is split along the larger of M and N into one part per thread, in whole
  * micro-tiles; each part runs the loops above with its own pack buffers (one heap block for all
