@@ -1,9 +1,10 @@
 /* This machine's float32 FMA peak: the ceiling that the GEMM figures in RESULTS.md are read
  * against (a product at 90% of it has ~10% left to gain, whatever the other libraries do).
  *
- * Each thread runs 12 independent chains of 8-wide AVX2 FMAs: enough to keep two FMA units busy
- * through a 4-5 cycle latency (Zen 3, Haswell and later). The result is the multiply-adds' flops
- * (2 a lane) per second, for one thread alone and then for each of `threads` running at once.
+ * Each thread runs 12 independent chains of FMAs: enough to keep two FMA units busy through a
+ * 4-5 cycle latency (Zen 3 and later, Haswell and later). The result is the multiply-adds' flops
+ * (2 a lane) per second, for one thread alone and then for each of `threads` running at once:
+ * with 8-wide AVX2 FMAs, then, where the CPU has AVX-512, with 16-wide ones.
  *
  *   gcc -O2 benchmarks/fma_peak.c -lpthread -o /tmp/fma_peak && /tmp/fma_peak [threads]
  */
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #define ITERATIONS 300000000L
+#define CHAIN_COUNT 12
 
 static double now(void)
 {
@@ -22,33 +24,52 @@ static double now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-#define STEP(c) c = _mm256_fmadd_ps(c, scale, shift)
-
 static volatile float sink; /* the chains' sum goes here, so that none of them is dead code */
 
-/* GF/s of one thread, written to *arg; the chains start apart so the compiler cannot merge them */
-__attribute__((target("avx2,fma"))) static void *run_chains(void *arg)
-{
-    const __m256 scale = _mm256_set1_ps(0.999f), shift = _mm256_set1_ps(0.001f);
-    __m256 c0 = _mm256_set1_ps(1), c1 = _mm256_set1_ps(2), c2 = _mm256_set1_ps(3);
-    __m256 c3 = _mm256_set1_ps(4), c4 = _mm256_set1_ps(5), c5 = _mm256_set1_ps(6);
-    __m256 c6 = _mm256_set1_ps(7), c7 = _mm256_set1_ps(8), c8 = _mm256_set1_ps(9);
-    __m256 c9 = _mm256_set1_ps(10), c10 = _mm256_set1_ps(11), c11 = _mm256_set1_ps(12);
-    const double start = now();
-    for (long i = 0; i < ITERATIONS; ++i) {
-        STEP(c0), STEP(c1), STEP(c2), STEP(c3), STEP(c4), STEP(c5);
-        STEP(c6), STEP(c7), STEP(c8), STEP(c9), STEP(c10), STEP(c11);
+/* One thread's GF/s at one vector width, written to *arg. VEC is the vector type, P its
+ * intrinsics' prefix, LANES its float32 lanes; the chains start apart so that the compiler
+ * cannot merge them. */
+#define CHAINS(NAME, TARGET, VEC, P, LANES)                                                        \
+    __attribute__((target(TARGET))) static void *NAME(void *arg)                                  \
+    {                                                                                              \
+        const VEC scale = P##_set1_ps(0.999f), shift = P##_set1_ps(0.001f);                        \
+        VEC chain[CHAIN_COUNT];                                                                    \
+        for (int c = 0; c < CHAIN_COUNT; ++c)                                                      \
+            chain[c] = P##_set1_ps((float)(c + 1));                                                \
+        const double start = now();                                                                \
+        for (long i = 0; i < ITERATIONS; ++i)                                                      \
+            _Pragma("GCC unroll 12") /* each chain in a register of its own */                     \
+            for (int c = 0; c < CHAIN_COUNT; ++c)                                                  \
+                chain[c] = P##_fmadd_ps(chain[c], scale, shift);                                   \
+        const double seconds = now() - start;                                                      \
+        VEC sum = chain[0];                                                                        \
+        for (int c = 1; c < CHAIN_COUNT; ++c)                                                      \
+            sum = P##_add_ps(sum, chain[c]);                                                       \
+        float lanes[LANES];                                                                        \
+        P##_storeu_ps(lanes, sum);                                                                 \
+        sink = lanes[0];                                                                           \
+        *(double *)arg = ITERATIONS * CHAIN_COUNT * 2.0 * LANES / seconds / 1e9;                   \
+        return NULL;                                                                               \
     }
-    const double seconds = now() - start;
-    const __m256 sum = _mm256_add_ps(
-        _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)),
-                      _mm256_add_ps(_mm256_add_ps(c4, c5), _mm256_add_ps(c6, c7))),
-        _mm256_add_ps(_mm256_add_ps(c8, c9), _mm256_add_ps(c10, c11)));
-    float lanes[8];
-    _mm256_storeu_ps(lanes, sum);
-    sink = lanes[0];
-    *(double *)arg = ITERATIONS * 12.0 * 16.0 / seconds / 1e9;
-    return NULL;
+
+CHAINS(run_avx2_chains, "avx2,fma", __m256, _mm256, 8)
+CHAINS(run_avx512_chains, "avx512f", __m512, _mm512, 16)
+
+/* The ceiling at one width: one thread alone, then `threads` at once */
+static void measure(const char *width, void *(*run_chains)(void *), int threads)
+{
+    double alone, each[64], total = 0;
+    run_chains(&alone);
+    printf("%s, 1 thread alone: %.1f GF/s\n", width, alone);
+    pthread_t workers[64];
+    for (int t = 0; t < threads; ++t)
+        pthread_create(&workers[t], NULL, run_chains, &each[t]);
+    for (int t = 0; t < threads; ++t) {
+        pthread_join(workers[t], NULL);
+        printf("%s, thread %d of %d at once: %.1f GF/s\n", width, t, threads, each[t]);
+        total += each[t];
+    }
+    printf("%s, %d threads at once: %.1f GF/s in all\n", width, threads, total);
 }
 
 int main(int argc, char **argv)
@@ -62,17 +83,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [threads, 1..64]\n", argv[0]);
         return 2;
     }
-    double alone, each[64], total = 0;
-    run_chains(&alone);
-    printf("1 thread alone: %.1f GF/s\n", alone);
-    pthread_t workers[64];
-    for (int t = 0; t < threads; ++t)
-        pthread_create(&workers[t], NULL, run_chains, &each[t]);
-    for (int t = 0; t < threads; ++t) {
-        pthread_join(workers[t], NULL);
-        printf("thread %d of %d at once: %.1f GF/s\n", t, threads, each[t]);
-        total += each[t];
-    }
-    printf("%d threads at once: %.1f GF/s in all\n", threads, total);
+    measure("AVX2", run_avx2_chains, threads);
+    if (__builtin_cpu_supports("avx512f"))
+        measure("AVX-512", run_avx512_chains, threads);
     return 0;
 }

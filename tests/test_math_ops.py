@@ -578,6 +578,12 @@ def test_edge_values_vs_torch(name, dtype, torch):
     if name == "elu":
         # torch's elu gradient at NaN depends on whether its vector or scalar loop met the element
         values = values[1:]
+    if name == "gelu":
+        # torch 2.13's float32 AVX-512 gelu loop gives NaN at +inf where its scalar loop and its
+        # float64 loop give +inf; cygrad gives +inf on every path, checked against float64 torch
+        values = [v for v in values if v != INF]
+        ours = F(cygrad).gelu(cygrad.tensor([INF], dtype=getattr(cygrad, dtype)))
+        assert to_numpy(ours)[0] == to_numpy(F(torch).gelu(torch.tensor([INF], dtype=torch.float64)))[0] == INF
     with np.errstate(all="ignore"):
         results = both(EDGE_OPS[name], values, dtype=dtype)
     rtol = 1e-5 if dtype == "float32" else 1e-13
