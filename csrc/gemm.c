@@ -45,7 +45,8 @@
 /* A packed KC x NC panel of B: in L3 (32 MiB shared on Zen 3), a few MiB per thread. A is packed
  * again for every NC columns, so wider panels mean less packing. */
 #define B_PANEL_BYTES (2 * 1024 * 1024)
-/* Sets of 8 lines of the L1 (32 KiB) and L2 (512 KiB) caches, for the in-place check. */
+/* Sets of the L1 (32 KiB 8-way on Zen 3, 48 KiB 12-way on Zen 5) and L2 (512 KiB 8-way, 1 MiB
+ * 16-way) caches, for the in-place check. */
 #define L1_SETS 64
 #define L2_SETS 1024
 /* x W^T with few rows goes to the dot kernels (gemm_dot_pays): packing W would cost more than
@@ -76,19 +77,25 @@ static int64_t gcd_i64(int64_t a, int64_t b)
     return a;
 }
 
-/* Whether `rows` runs of `bytes` bytes, `stride` bytes apart, stay in a cache of `sets` sets of
- * 8 64-byte lines with at most 4 of them in any set (the other operand and C need the rest; an
- * unaligned run touches one line more, which the other 4 ways absorb).
+/* Whether `rows` runs of `bytes` bytes, `stride` bytes apart, stay in the part of a cache of `sets`
+ * sets of 64-byte lines that the blocking gave them, `budget` bytes: at most budget / (64 * sets)
+ * lines in any set (half the ways of Zen 3's 8-way caches for its 16 KiB micro-panels and 240 KiB
+ * blocks of A; the other operand and C need the rest, and an unaligned run touches one line more,
+ * which the other ways absorb).
  * The runs start in only 64 * sets / gcd(stride, 64 * sets) different places of the cache's
  * address cycle: strides that are multiples of a large power of two pile every run into the same
  * few sets. */
-static int panel_fits_cache(int64_t stride, int64_t rows, int64_t bytes, int64_t sets)
+static int panel_fits_cache(int64_t stride, int64_t rows, int64_t bytes, int64_t sets,
+                            int64_t budget)
 {
     const int64_t cycle = 64 * sets;
     const int64_t starts = cycle / gcd_i64(stride < 0 ? -stride : stride, cycle);
-    const int64_t lines_per_run = (bytes + 63) / 64;
+    /* runs whose stride is not a whole number of lines start at varying offsets in a line and
+     * touch one line more (B's head_columns align a run that starts off a line once) */
+    const int64_t lines_per_run = (bytes + 63) / 64 + (stride % 64 != 0);
     const int64_t sets_used = min_i64(sets, min_i64(starts, sets) * lines_per_run);
-    return rows * lines_per_run <= 4 * sets_used;
+    const int64_t lines_per_set = (budget + 64 * sets - 1) / (64 * sets);
+    return rows * lines_per_run <= lines_per_set * sets_used;
 }
 
 #define GT float

@@ -322,9 +322,12 @@ static G(gemm_plan) G(plan_product)(const G(gemm_problem) *p, const G(cg_gemm_ke
                                     int64_t m, int64_t n)
 {
     G(gemm_plan) plan;
+    const int64_t panel_bytes = kern->kc * kern->nr * (int64_t)sizeof(GT);
+    const int64_t a_block_bytes = kern->mc * kern->kc * (int64_t)sizeof(GT);
     plan.pack_b = !(p->csb == 1 && panel_fits_cache(p->rsb * (int64_t)sizeof(GT),
                                                     min_i64(kern->kc, p->K),
-                                                    kern->nr * (int64_t)sizeof(GT), L1_SETS));
+                                                    kern->nr * (int64_t)sizeof(GT), L1_SETS,
+                                                    panel_bytes));
     /* blocks of equal height: 256 rows as 2 x 128, not 240 + 16 (a thin last block reuses each
      * B micro-panel it loads from L2 only a few times) */
     const int64_t blocks = (m + kern->mc - 1) / kern->mc;
@@ -349,11 +352,12 @@ static G(gemm_plan) G(plan_product)(const G(gemm_problem) *p, const G(cg_gemm_ke
     const int64_t kc = plan.kc, mc = min_i64(kern->mc, m);
     plan.pack_a = !(p->rsa == 1 &&
                     panel_fits_cache(p->csa * (int64_t)sizeof(GT), kc,
-                                     kern->mr * (int64_t)sizeof(GT), L1_SETS) &&
+                                     kern->mr * (int64_t)sizeof(GT), L1_SETS, panel_bytes) &&
                     panel_fits_cache(p->csa * (int64_t)sizeof(GT), kc,
-                                     mc * (int64_t)sizeof(GT), L2_SETS)) &&
+                                     mc * (int64_t)sizeof(GT), L2_SETS, a_block_bytes)) &&
                   !(p->csa == 1 && panel_fits_cache(p->rsa * (int64_t)sizeof(GT), mc,
-                                                    kc * (int64_t)sizeof(GT), L2_SETS));
+                                                    kc * (int64_t)sizeof(GT), L2_SETS,
+                                                    a_block_bytes));
     plan.nc = min_i64(B_PANEL_BYTES / (kern->kc * (int64_t)sizeof(GT)) / kern->nr * kern->nr,
                       round_up(n, kern->nr));
     const size_t a_panel = kern->mr * kc * sizeof(GT), b_panel = kern->nr * kc * sizeof(GT);

@@ -21,7 +21,7 @@
 
 /* Every kernel's KC * NR (one packed B micro-panel, and the largest MR * KC too) fits in this
  * many bytes: the driver's edge buffers on the stack have this size. */
-#define CG_GEMM_PANEL_BYTES (16 * 1024)
+#define CG_GEMM_PANEL_BYTES (32 * 1024)
 
 /* The dot kernels' tiles: DOT_MR rows of A meet DOT_NR columns of B; a single row of C goes
  * DOT_ROW_NR columns at a time, a single column DOT_COL_MR rows at a time. */

@@ -11,22 +11,28 @@
  * also have an edge kernel of 4 rows for the last rows of a block: 64 rows are 10 x 6 + 4 (or
  * 5 x 12 + 4), and a full tile for those 4 would compute 2 (or 8) rows of padding.
  *
- * Blocking (Zen 3: 32 KiB L1d and 512 KiB L2 per core, 32 MiB L3 shared; Intel cores with AVX-512
- * have 32-48 KiB L1d and 1-2 MiB L2):
+ * Blocking (Zen 3: 32 KiB L1d and 512 KiB L2 per core, 32 MiB L3 shared; Zen 4/5 and Intel
+ * cores since Ice Lake: 48 KiB L1d and 1-2 MiB L2; Skylake-X: 32 KiB and 1 MiB):
  *   KC: a packed KC x NR micro-panel of B is reused by every MR-row panel of A, so it should stay
- *       in L1 next to the A panel streaming through: KC * NR * sizeof(T) = 16 KiB, half of L1
- *       (KC = 256 for AVX2 f32 and f64, 128 for AVX-512). A deep KC also means C is read and
+ *       in L1 next to the A panel streaming through: KC * NR * sizeof(T) = 16 KiB, half of a
+ *       32 KiB L1 (KC = 256 for AVX2 f32 and f64, 128 for AVX-512), or 32 KiB for AVX-512 where
+ *       the L1d has 48 KiB (KC = 256: on Zen 5, one thread, 2048^3 took 0.86x the time of KC =
+ *       128, 1024^3 0.95x, 512^3 0.96x; KC = 192 was 2-5% slower than 256, 320 and 384 within
+ *       +-3%; AVX2 gains nothing from it there: 0.97-1.01x). A deep KC also means C is read and
  *       written only K / KC times. (The driver goes deeper where a micro-panel meets one block
  *       of A only: plan_product in gemm_driver.h.)
  *   MC: the packed MC x KC block of A is reused by every micro-panel of B: it should stay in L2,
- *       with room left for the B panels and C tiles passing through: at most 240 KiB (MC = 240
- *       for AVX2 f32, 120 for f64, 480 for AVX-512 f32). The driver cuts M into blocks of equal
- *       height no taller than MC (256 rows as 2 x 128).
+ *       with room left for the B panels and C tiles passing through: at most 240 KiB of 512 KiB
+ *       (MC = 240 for AVX2 f32, 120 for f64, 480 for AVX-512 f32), 480 KiB of the 1 MiB or more
+ *       that accompanies a 48 KiB L1d (MC = 480 for AVX-512 f32 at KC = 256: 2048^3 took 0.98x
+ *       the time of 240 KiB, 720 KiB no less). The driver cuts M into blocks of equal height
+ *       no taller than MC (256 rows as 2 x 128).
  *   NC: chosen by the driver (gemm.c): the KC x NC panel of B lives in L3.
  */
 #include "gemm_internal.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "simd_variants.h"
 
@@ -34,20 +40,29 @@
 #include <immintrin.h>
 #endif
 
-#define A_BLOCK_BYTES (240 * 1024)
-#define KC_FOR(T, NR) (CG_GEMM_PANEL_BYTES / ((NR) * (int64_t)sizeof(T)))
-#define MC_FOR(T, MR, NR) ((A_BLOCK_BYTES / (KC_FOR(T, NR) * (int64_t)sizeof(T))) / (MR) * (MR))
-#define KERNEL_ENTRY(T, MR, NR, fn, edge_mr, edge_fn, dot)                                        \
-    {MR, NR, KC_FOR(T, NR), MC_FOR(T, MR, NR), fn, edge_mr, edge_fn, dot, dot##_row, dot##_col}
+/* Bytes of a B micro-panel (KC x NR, in L1) and of A's block (MC x KC, in L2), by the L1d's size */
+#define PANEL_BYTES_L1_32K (16 * 1024)
+#define A_BLOCK_BYTES_L1_32K (240 * 1024)
+#define PANEL_BYTES_L1_48K (32 * 1024)
+#define A_BLOCK_BYTES_L1_48K (480 * 1024)
+#define KC_FOR(T, NR, PANEL) ((PANEL) / ((NR) * (int64_t)sizeof(T)))
+#define MC_FOR(T, MR, NR, PANEL, A_BLOCK)                                                          \
+    (((A_BLOCK) / (KC_FOR(T, NR, PANEL) * (int64_t)sizeof(T))) / (MR) * (MR))
+#define KERNEL_ENTRY(T, MR, NR, fn, edge_mr, edge_fn, dot, L1)                                    \
+    {MR, NR, KC_FOR(T, NR, PANEL_BYTES_##L1), MC_FOR(T, MR, NR, PANEL_BYTES_##L1,               \
+     A_BLOCK_BYTES_##L1), fn, edge_mr, edge_fn, dot, dot##_row, dot##_col}
+_Static_assert(PANEL_BYTES_L1_32K <= CG_GEMM_PANEL_BYTES && PANEL_BYTES_L1_48K <= CG_GEMM_PANEL_BYTES,
+               "the driver's stack buffers hold one micro-panel");
 /* The edge kernels' rows: 4 rows x 2 vectors is 8 accumulators, still enough independent FMAs to
  * hide the latency (2 ports x 4 cycles). */
 #define EDGE_ROWS 4
-/* A level's two kernel entries, from its tile_, edge_ and dot_ functions for f32 and f64 */
-#define LEVEL_KERNELS(level, MR, NR_F32, NR_F64)                                                   \
-    static const cg_gemm_kernel_f32 kernel_f32_##level = KERNEL_ENTRY(                             \
-        float, MR, NR_F32, tile_f32_##level, EDGE_ROWS, edge_f32_##level, dot_f32_##level);        \
-    static const cg_gemm_kernel_f64 kernel_f64_##level = KERNEL_ENTRY(                             \
-        double, MR, NR_F64, tile_f64_##level, EDGE_ROWS, edge_f64_##level, dot_f64_##level);
+/* A level's two kernel entries, from its tile_, edge_ and dot_ functions for f32 and f64, blocked
+ * for an L1d of L1 (L1_32K or L1_48K); the entries are named kernel_f32_<name>, kernel_f64_<name> */
+#define LEVEL_KERNELS(name, level, MR, NR_F32, NR_F64, L1)                                         \
+    static const cg_gemm_kernel_f32 kernel_f32_##name = KERNEL_ENTRY(                              \
+        float, MR, NR_F32, tile_f32_##level, EDGE_ROWS, edge_f32_##level, dot_f32_##level, L1);    \
+    static const cg_gemm_kernel_f64 kernel_f64_##name = KERNEL_ENTRY(                              \
+        double, MR, NR_F64, tile_f64_##level, EDGE_ROWS, edge_f64_##level, dot_f64_##level, L1);
 
 /* ---- baseline: generic 16-byte vectors (GCC vector extensions), multiply then add ---- */
 typedef float v4f32 __attribute__((vector_size(16)));
@@ -96,9 +111,9 @@ typedef double v2f64 __attribute__((vector_size(16)));
 
 /* 4 rows already: the main kernel serves the edges too */
 static const cg_gemm_kernel_f32 kernel_f32_baseline = KERNEL_ENTRY(
-    float, 4, 8, tile_f32_baseline, 4, tile_f32_baseline, dot_f32_baseline);
+    float, 4, 8, tile_f32_baseline, 4, tile_f32_baseline, dot_f32_baseline, L1_32K);
 static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
-    double, 4, 4, tile_f64_baseline, 4, tile_f64_baseline, dot_f64_baseline);
+    double, 4, 4, tile_f64_baseline, 4, tile_f64_baseline, dot_f64_baseline, L1_32K);
 
 #undef MK_TARGET
 #undef MK_MR
@@ -196,7 +211,7 @@ static const cg_gemm_kernel_f64 kernel_f64_baseline = KERNEL_ENTRY(
 #undef MK_STORE_PART
 #undef MK_HSUM
 
-LEVEL_KERNELS(avx2, 6, 16, 8)
+LEVEL_KERNELS(avx2, avx2, 6, 16, 8, L1_32K)
 
 #undef MK_TARGET
 #undef LEVEL_EDGE_ROWS
@@ -273,7 +288,8 @@ LEVEL_KERNELS(avx2, 6, 16, 8)
 #undef MK_STORE_PART
 #undef MK_HSUM
 
-LEVEL_KERNELS(avx512, 12, 32, 16)
+LEVEL_KERNELS(avx512, avx512, 12, 32, 16, L1_32K)
+LEVEL_KERNELS(avx512_l1_48k, avx512, 12, 32, 16, L1_48K)
 
 #undef MK_TARGET
 #undef LEVEL_EDGE_ROWS
@@ -282,11 +298,30 @@ LEVEL_KERNELS(avx512, 12, 32, 16)
 
 #endif /* CG_X86_VARIANTS */
 
+#ifdef CG_X86_VARIANTS
+/* Whether this CPU's L1d has 48 KiB or more (sysconf reads CPUID in glibc; 0 where unknown). Read
+ * once: products look their kernel up on every call. Two threads racing here store the same. */
+static int l1d_has_48k(void)
+{
+    static int answer = -1;
+    int has = __atomic_load_n(&answer, __ATOMIC_RELAXED);
+    if (has < 0) {
+#ifdef _SC_LEVEL1_DCACHE_SIZE
+        has = sysconf(_SC_LEVEL1_DCACHE_SIZE) >= 48 * 1024;
+#else
+        has = 0;
+#endif
+        __atomic_store_n(&answer, has, __ATOMIC_RELAXED);
+    }
+    return has;
+}
+#endif
+
 const cg_gemm_kernel_f32 *cg_gemm_kernel_for_f32(int level)
 {
     switch (level) {
 #ifdef CG_X86_VARIANTS
-    case CG_SIMD_AVX512: return &kernel_f32_avx512;
+    case CG_SIMD_AVX512: return l1d_has_48k() ? &kernel_f32_avx512_l1_48k : &kernel_f32_avx512;
     case CG_SIMD_AVX2: return &kernel_f32_avx2;
 #endif
     default: return &kernel_f32_baseline;
@@ -297,7 +332,7 @@ const cg_gemm_kernel_f64 *cg_gemm_kernel_for_f64(int level)
 {
     switch (level) {
 #ifdef CG_X86_VARIANTS
-    case CG_SIMD_AVX512: return &kernel_f64_avx512;
+    case CG_SIMD_AVX512: return l1d_has_48k() ? &kernel_f64_avx512_l1_48k : &kernel_f64_avx512;
     case CG_SIMD_AVX2: return &kernel_f64_avx2;
 #endif
     default: return &kernel_f64_baseline;
