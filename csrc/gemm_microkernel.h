@@ -11,6 +11,7 @@
  *   MK_MAX0(v)        max(0, v) keeping NaN
  *   MK_LOAD_PART(p, n), MK_STORE_PART(p, v, n)   the first n < MK_W lanes only: memory past them
  *                     is neither read nor written (masked loads and stores)
+ *   MK_A_PREFETCH     optional: prefetch a panel of A this many k ahead (see gemm_kernels.c)
  *
  * The MR x NV accumulators live in registers for the whole K loop: each k loads NV vectors of B,
  * broadcasts MR values of A and does MR * NV independent FMAs, enough to hide the FMA latency
@@ -51,6 +52,9 @@ static MK_TARGET void MK_NAME(int64_t kc, const MK_T *restrict a, int64_t ars, i
             CG_PRAGMA(GCC unroll 4)
             for (int v = 0; v < MK_NV; ++v)
                 bv[v] = MK_LOADU(b + v * MK_W);
+#ifdef MK_A_PREFETCH
+            __builtin_prefetch(a + MK_A_PREFETCH * aks, 0, 3);
+#endif
             CG_PRAGMA(GCC unroll 16)
             for (int r = 0; r < MK_ROWS; ++r) {
                 const MK_VEC ar = MK_SET1(a[r]);
