@@ -509,8 +509,13 @@ static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, in
     }
     int64_t m = p->M, n = p->N;
     if (batch == 1 && tasks > 1) {
-        /* split the larger side of C, in whole micro-tiles */
-        job.split_m = p->M > p->N;
+        /* split the side of C whose parts, in whole micro-tiles, come out the more even; the
+         * larger side when they come out alike */
+        job.split_m = 1;
+        const double m_excess = split_excess(m, G(split_unit)(&job), tasks);
+        job.split_m = 0;
+        const double n_excess = split_excess(n, G(split_unit)(&job), tasks);
+        job.split_m = m_excess == n_excess ? p->M > p->N : m_excess < n_excess;
         const int64_t unit = G(split_unit)(&job);
         tasks = min_i64(tasks, ((job.split_m ? m : n) + unit - 1) / unit);
         if (job.split_m)
