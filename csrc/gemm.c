@@ -88,8 +88,9 @@ static int64_t gcd_i64(int64_t a, int64_t b)
 /* Whether `rows` runs of `bytes` bytes, `stride` bytes apart, stay in the part of a cache of `sets`
  * sets of 64-byte lines that the blocking gave them, `budget` bytes: at most budget / (64 * sets)
  * lines in any set (half the ways of Zen 3's 8-way caches for its 16 KiB micro-panels and 240 KiB
- * blocks of A; the other operand and C need the rest, and an unaligned run touches one line more,
- * which the other ways absorb).
+ * blocks of A; the other operand and C need the rest). Runs at a stride of whole lines that all
+ * start off a line touch one line more each, which the other ways absorb (B's head_columns aligns
+ * them); runs at any other stride start at every offset in a line and are counted a line more.
  * The runs start in only 64 * sets / gcd(stride, 64 * sets) different places of the cache's
  * address cycle: strides that are multiples of a large power of two pile every run into the same
  * few sets. */
@@ -98,8 +99,6 @@ static int panel_fits_cache(int64_t stride, int64_t rows, int64_t bytes, int64_t
 {
     const int64_t cycle = 64 * sets;
     const int64_t starts = cycle / gcd_i64(stride < 0 ? -stride : stride, cycle);
-    /* runs whose stride is not a whole number of lines start at varying offsets in a line and
-     * touch one line more (B's head_columns align a run that starts off a line once) */
     const int64_t lines_per_run = (bytes + 63) / 64 + (stride % 64 != 0);
     const int64_t sets_used = min_i64(sets, min_i64(starts, sets) * lines_per_run);
     const int64_t lines_per_set = (budget + 64 * sets - 1) / (64 * sets);
@@ -149,6 +148,8 @@ static int panel_fits_cache(int64_t stride, int64_t rows, int64_t bytes, int64_t
 
 DEFINE_GEMM_API(float, f32)
 DEFINE_GEMM_API(double, f64)
+
+int64_t cg_gemm_kc_f32(void) { return cg_gemm_kernel_for_f32(cg_simd_get())->kc; }
 
 /* C = A B for int64 (torch multiplies integer matrices too). Exact, wrapping on overflow like the
  * other int64 kernels; integer products are rare in training, so this is a plain i-k-j loop. */

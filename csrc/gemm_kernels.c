@@ -16,9 +16,10 @@
  *   KC: a packed KC x NR micro-panel of B is reused by every MR-row panel of A, so it should stay
  *       in L1 next to the A panel streaming through: KC * NR * sizeof(T) = 16 KiB, half of a
  *       32 KiB L1 (KC = 256 for AVX2 f32 and f64, 128 for AVX-512), or 32 KiB for AVX-512 where
- *       the L1d has 48 KiB (KC = 256: on Zen 5, one thread, 2048^3 took 0.86x the time of KC =
- *       128, 1024^3 0.95x, 512^3 0.96x; KC = 192 was 2-5% slower than 256, 320 and 384 within
- *       +-3%; AVX2 gains nothing from it there: 0.97-1.01x). A deep KC also means C is read and
+ *       the L1d has 48 KiB (KC = 256; with the 480 KiB block of A below, on Zen 5, one thread,
+ *       2048^3 took 0.86x the time of KC = 128 with 240 KiB, 1024^3 0.95x, 512^3 0.97x; KC = 192
+ *       was 2-5% slower than 256, 320 and 384 within +-3%; AVX2 gains nothing from a 32 KiB
+ *       micro-panel there: 0.97-1.01x). A deep KC also means C is read and
  *       written only K / KC times. (The driver goes deeper where a micro-panel meets one block
  *       of A only: plan_product in gemm_driver.h.)
  *   MC: the packed MC x KC block of A is reused by every micro-panel of B: it should stay in L2,
@@ -31,6 +32,7 @@
  */
 #include "gemm_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,7 +53,8 @@
 #define KERNEL_ENTRY(T, MR, NR, fn, edge_mr, edge_fn, dot, L1)                                    \
     {MR, NR, KC_FOR(T, NR, PANEL_BYTES_##L1), MC_FOR(T, MR, NR, PANEL_BYTES_##L1,               \
      A_BLOCK_BYTES_##L1), fn, edge_mr, edge_fn, dot, dot##_row, dot##_col}
-_Static_assert(PANEL_BYTES_L1_32K <= CG_GEMM_PANEL_BYTES && PANEL_BYTES_L1_48K <= CG_GEMM_PANEL_BYTES,
+_Static_assert(PANEL_BYTES_L1_32K <= CG_GEMM_PANEL_BYTES &&
+                   PANEL_BYTES_L1_48K <= CG_GEMM_PANEL_BYTES,
                "the driver's stack buffers hold one micro-panel");
 /* The edge kernels' rows: 4 rows x 2 vectors is 8 accumulators, still enough independent FMAs to
  * hide the latency (2 ports x 4 cycles). */
@@ -305,18 +308,28 @@ LEVEL_KERNELS(avx512_l1_48k, avx512, 12, 32, 16, L1_48K)
 #endif /* CG_X86_VARIANTS */
 
 #ifdef CG_X86_VARIANTS
-/* Whether this CPU's L1d has 48 KiB or more (sysconf reads CPUID in glibc; 0 where unknown). Read
- * once: products look their kernel up on every call. Two threads racing here store the same. */
+/* The L1d's bytes: CYGRAD_L1D_BYTES where set (tests block for the other size; a VM may report
+ * its host's caches wrongly), else sysconf, which reads CPUID in glibc (0 where unknown). */
+static long l1d_bytes(void)
+{
+    const char *forced = getenv("CYGRAD_L1D_BYTES");
+    if (forced && *forced)
+        return strtol(forced, NULL, 10);
+#ifdef _SC_LEVEL1_DCACHE_SIZE
+    return sysconf(_SC_LEVEL1_DCACHE_SIZE);
+#else
+    return 0;
+#endif
+}
+
+/* Whether the L1d has 48 KiB or more. Read once: products look their kernel up on every call.
+ * Two threads racing here store the same. */
 static int l1d_has_48k(void)
 {
     static int answer = -1;
     int has = __atomic_load_n(&answer, __ATOMIC_RELAXED);
     if (has < 0) {
-#ifdef _SC_LEVEL1_DCACHE_SIZE
-        has = sysconf(_SC_LEVEL1_DCACHE_SIZE) >= 48 * 1024;
-#else
-        has = 0;
-#endif
+        has = l1d_bytes() >= 48 * 1024;
         __atomic_store_n(&answer, has, __ATOMIC_RELAXED);
     }
     return has;

@@ -301,6 +301,33 @@ def test_gemm_env_forces_path():
     assert out.stdout.strip() == "scalar"
 
 
+def test_gemm_avx512_blocking_follows_the_l1d():
+    """AVX-512 blocks for its L1d: a 16 KiB B micro-panel (KC = 128 in float32) where it has 32 KiB
+    (Skylake-X), 32 KiB (KC = 256) where it has 48 (Zen 4/5, Intel since Ice Lake). CYGRAD_L1D_BYTES
+    overrides the size read from the CPU, so this test also runs this file's products under the
+    blocking this machine would not choose itself (both are then covered on every AVX-512 CPU)."""
+    import os
+    import subprocess
+    import sys
+
+    if _core.best_simd_path() != "avx512":
+        pytest.skip("this CPU has no AVX-512")
+    probe = "from cygrad import _core; print(_core._gemm_kc_f32())"
+    env = {**os.environ, "CYGRAD_SIMD": "avx512"}
+    kc = {}
+    for l1d in ("32768", "49152", ""):
+        out = subprocess.run([sys.executable, "-c", probe], env={**env, "CYGRAD_L1D_BYTES": l1d},
+                             capture_output=True, text=True, check=True)
+        kc[l1d] = int(out.stdout)
+    assert kc["32768"] == 128 and kc["49152"] == 256
+    other = "32768" if kc[""] == 256 else "49152"
+    tests = subprocess.run([sys.executable, "-m", "pytest", __file__, "-q", "-x", "-p", "no:cacheprovider",
+                            "-k", "avx512 and not follows_the_l1d"],
+                           env={**env, "CYGRAD_L1D_BYTES": other}, capture_output=True, text=True)
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    assert " passed" in tests.stdout
+
+
 # ---- the ops on top: matmul's batch merging, bmm, F.linear ----
 
 

@@ -94,6 +94,7 @@ cdef extern from "cygrad/reduce.h" nogil:
     void cg_extreme_bwd_f64(const double *x, double value, double gy, double *gx, int64_t n)
 
 cdef extern from "cygrad/gemm.h" nogil:
+    int64_t cg_gemm_kc_f32()
     void cg_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha,
                      const float *A, int64_t rsa, int64_t csa,
                      const float *B, int64_t rsb, int64_t csb,

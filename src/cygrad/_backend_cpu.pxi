@@ -600,6 +600,11 @@ cdef ndarray _cpu_linear_forward(ndarray x, ndarray weight, ndarray bias, int co
     return out
 
 
+def _gemm_kc_f32():
+    """For tests: the depth of the GEMM's float32 K slices on the current SIMD path (its blocking)."""
+    return C.cg_gemm_kc_f32()
+
+
 def _gemm(double alpha, ndarray a, ndarray b, double beta, ndarray c, ndarray bias=None, bint relu=False):
     """For tests: c = relu?(alpha * a @ b + beta * c + bias) written into c in place, straight
     through the GEMM kernel with every operand's strides as they are. 2-D operands use

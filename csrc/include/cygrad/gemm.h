@@ -44,6 +44,10 @@ void cg_gemm_batched_f64(int64_t batch, int64_t M, int64_t N, int64_t K, double 
                          const double *B, int64_t bsb, int64_t rsb, int64_t csb,
                          double beta, double *C, int64_t bsc, int64_t rsc, int64_t csc);
 
+/* The depth of the float32 K slices (KC) on the current SIMD path: which blocking the GEMM chose
+ * (it depends on the L1d's size; see CYGRAD_L1D_BYTES in the README), for tests and diagnostics. */
+int64_t cg_gemm_kc_f32(void);
+
 /* C = A B for int64 (no alpha/beta: integer products are plain), wrapping on overflow */
 void cg_gemm_i64(int64_t M, int64_t N, int64_t K,
                  const int64_t *A, int64_t rsa, int64_t csa,
