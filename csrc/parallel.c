@@ -5,9 +5,10 @@
  *
  * The pool: num_threads - 1 workers, started on the first parallel call. A call cuts the range
  * into a few chunks per thread and publishes the job; the caller and the workers then claim
- * chunks one at a time until none is left, and the caller returns when every claimed chunk has
- * finished. Claiming (rather than giving chunk i to thread i) matters on a busy machine: when a
- * worker is not scheduled, the caller does its share instead of waiting for it.
+ * chunks one at a time until none is left (the caller from the front, workers from the back), and
+ * the caller returns when every claimed chunk has finished. Claiming (rather than giving chunk i
+ * to thread i) matters on a busy machine: when a worker is not scheduled, the caller does its
+ * share instead of waiting for it.
  *
  * Between jobs a worker spins for SPIN_NS (a training loop issues kernels microseconds apart, and
  * waking a sleeping thread on a VM costs tens of microseconds), then sleeps on a condition
@@ -48,15 +49,17 @@
 /* How long the caller spins on chunks still running before it yields its core to them. */
 #define WAIT_SPINS 2000
 
-/* The claim word: the job's sequence number (high 32 bits), its chunk count and the next chunk
- * to claim (16 bits each) in one atomic. A worker that saw an earlier job can never claim a chunk
- * of a later one (its compare-and-swap expects the old word and fails), and a finished job's word
- * has no chunk left to claim whatever the fields of the next job being written meanwhile. */
-#define CLAIM(sequence, chunks, next)                                                              \
-    (((uint64_t)(uint32_t)(sequence) << 32) | ((uint64_t)(chunks) << 16) | (uint64_t)(next))
+/* The claim word: the job's sequence number (high 32 bits), the next chunk to claim from the
+ * front and the end of the chunks not yet claimed from the back (16 bits each) in one atomic. A
+ * worker that saw an earlier job can never claim a chunk of a later one (its compare-and-swap
+ * expects the old word and fails), and a finished job's word (front == back) has no chunk left
+ * to claim whatever the fields of the next job being written meanwhile. */
+#define CLAIM(sequence, front, back)                                                               \
+    (((uint64_t)(uint32_t)(sequence) << 32) | ((uint64_t)(front) << 16) | (uint64_t)(back))
 #define CLAIM_SEQUENCE(claim) ((uint32_t)((claim) >> 32))
-#define CLAIM_CHUNKS(claim) ((int)(((claim) >> 16) & 0xffff))
-#define CLAIM_NEXT(claim) ((int)((claim) & 0xffff))
+#define CLAIM_FRONT(claim) ((int)(((claim) >> 16) & 0xffff))
+#define CLAIM_BACK(claim) ((int)((claim) & 0xffff))
+#define CLAIM_ONE_FRONT ((uint64_t)1 << 16)
 
 static struct {
     pthread_mutex_t lock; /* held by the caller for the whole job: one job at a time */
@@ -68,7 +71,8 @@ static struct {
     /* the job; written only while no chunk of it can be claimed */
     cg_range_fn fn;
     void *ctx;
-    int64_t n;          /* chunk c of k covers [n * c / k, n * (c + 1) / k) */
+    int64_t n;          /* chunk c covers [n * c / chunks, n * (c + 1) / chunks) */
+    int chunks;
     uint64_t sequence;  /* jobs published so far (atomic: workers watch it) */
     uint64_t claim;     /* see CLAIM (atomic) */
     int finished;       /* chunks of the current job done (atomic) */
@@ -89,20 +93,24 @@ static int64_t now_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* Claims and runs chunks of job `sequence` until none is left (or a later job replaced it). */
-static void run_chunks(uint64_t sequence)
+/* Claims and runs chunks of job `sequence` until none is left (or a later job replaced it): the
+ * caller from the front, workers from the back. So with two threads each call gives the caller
+ * the first part of the range and the worker the last, unless one of them is held up: an
+ * operation's output lands in the cache of the core that reads it in the next operation. */
+static void run_chunks(uint64_t sequence, int from_back)
 {
     uint64_t claim = __atomic_load_n(&pool.claim, __ATOMIC_ACQUIRE);
     for (;;) {
-        if (CLAIM_SEQUENCE(claim) != (uint32_t)sequence || CLAIM_NEXT(claim) >= CLAIM_CHUNKS(claim))
+        if (CLAIM_SEQUENCE(claim) != (uint32_t)sequence || CLAIM_FRONT(claim) >= CLAIM_BACK(claim))
             return;
-        if (!__atomic_compare_exchange_n(&pool.claim, &claim, claim + 1, 0, __ATOMIC_ACQ_REL,
+        const uint64_t taken = from_back ? claim - 1 : claim + CLAIM_ONE_FRONT;
+        if (!__atomic_compare_exchange_n(&pool.claim, &claim, taken, 0, __ATOMIC_ACQ_REL,
                                          __ATOMIC_ACQUIRE))
             continue; /* claim now holds the current word: look again */
         /* The chunk is ours; the caller cannot return (nor publish another job) before it is
          * counted as finished, so the job's fields are stable while we read them. */
-        const int c = CLAIM_NEXT(claim), chunks = CLAIM_CHUNKS(claim);
-        const int64_t begin = pool.n * c / chunks, end = pool.n * (c + 1) / chunks;
+        const int c = from_back ? CLAIM_BACK(claim) - 1 : CLAIM_FRONT(claim);
+        const int64_t begin = pool.n * c / pool.chunks, end = pool.n * (c + 1) / pool.chunks;
         inside_chunk = 1;
         if (begin < end)
             pool.fn(pool.ctx, begin, end);
@@ -145,7 +153,7 @@ static void *worker_main(void *start_sequence)
         seen = wait_for_job(seen);
         if (__atomic_load_n(&pool.stopping, __ATOMIC_ACQUIRE))
             return NULL;
-        run_chunks(seen);
+        run_chunks(seen, 1);
     }
 }
 
@@ -236,14 +244,15 @@ void cg_parallel_for(int64_t n, int64_t grain, cg_range_fn fn, void *ctx)
     pool.fn = fn;
     pool.ctx = ctx;
     pool.n = n;
+    pool.chunks = (int)chunks;
     __atomic_store_n(&pool.finished, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&pool.claim, CLAIM(sequence, chunks, 0), __ATOMIC_RELEASE);
+    __atomic_store_n(&pool.claim, CLAIM(sequence, 0, chunks), __ATOMIC_RELEASE);
     pthread_mutex_lock(&pool.sleep_lock); /* a worker going to sleep cannot miss the job */
     __atomic_store_n(&pool.sequence, sequence, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.sleep_lock);
 
-    run_chunks(sequence);
+    run_chunks(sequence, 0);
     for (int spins = 0; __atomic_load_n(&pool.finished, __ATOMIC_ACQUIRE) < chunks; ++spins) {
         if (spins < WAIT_SPINS)
             CPU_RELAX();
