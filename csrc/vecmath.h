@@ -245,12 +245,21 @@ VM_INLINE float vm_erff(float x)
     return vm_select(x != x, x, y);
 }
 
+/* e^x for -104 <= x <= 0 or NaN: vm_exp_in_range's bits in fewer operations. With n <= 0, the
+ * scaling by 2^n goes through 2^(n + 64), normal for n >= -150 and exact, then 2^-64, which
+ * rounds once, as vm_scale's second step does. */
+VM_INLINE float vm_exp_nonpositive(float x)
+{
+    const vm_reduced red = vm_reduce_ln2(x);
+    return (vm_expm1_tail(red.r) + red.r + 1) * vm_pow2(red.n + 64) * 0x1p-64f;
+}
+
 /* 1 / (1 + e^-x), computed as torch does: e^-x for x >= 0, e^x / (1 + e^x) below, so no
  * exponential overflows */
 VM_INLINE float vm_sigmoidf(float x)
 {
     const float minus_abs = -fabsf(x); /* <= 0 or NaN: only the lower clamp can act */
-    const float e = vm_exp_in_range(vm_select(minus_abs < -104.0f, -104.0f, minus_abs));
+    const float e = vm_exp_nonpositive(vm_select(minus_abs < -104.0f, -104.0f, minus_abs));
     return vm_select(x >= 0, 1, e) / (1 + e);
 }
 
