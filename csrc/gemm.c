@@ -19,8 +19,8 @@
  * buffer then moves to the heap). A row-major B read in place whose rows start mid-line gets a
  * narrow first micro-panel, packed the same way, so that the others start on cache lines.
  *
- * Threads: the product is split along the larger of M and N into one part per thread, in whole
- * micro-tiles; each part runs the loops above with its own pack buffers (one heap block for all
+ * Threads: the product is split into one part per thread, in whole micro-tiles, along the side of
+ * C whose parts come out the more even (the larger side when alike); each part runs the loops above with its own pack buffers (one heap block for all
  * parts, allocated per call). Batched products are shared out whole when they divide evenly.
  * Below TASK_MIN_WORK multiply-adds per thread a product stays on the calling thread.
  *
