@@ -406,16 +406,17 @@ static void G(run_task)(const G(gemm_job) *job, int64_t t, const G(gemm_problem)
     G(gemm_blocked)(p, job->kern, &job->plan, a_buf, b_buf);
 }
 
-/* The parts of a split product are whole tiles of the kernel that computes them. */
-static int64_t G(split_unit)(const G(gemm_job) *job)
+/* The parts of a product split along M (split_m) or N are whole tiles of the kernel that computes
+ * them. */
+static int64_t G(split_unit)(const G(gemm_job) *job, int split_m)
 {
     if (!job->dot)
-        return job->split_m ? job->kern->mr : job->kern->nr;
+        return split_m ? job->kern->mr : job->kern->nr;
     if (job->p->M == 1) /* split along N, in gemm_dot's strips */
         return CG_GEMM_DOT_ROW_NR;
     if (job->p->N == 1) /* along M */
         return CG_GEMM_DOT_COL_MR;
-    return job->split_m ? CG_GEMM_DOT_MR : CG_GEMM_DOT_NR;
+    return split_m ? CG_GEMM_DOT_MR : CG_GEMM_DOT_NR;
 }
 
 static void G(gemm_tasks)(void *ctx, int64_t begin, int64_t end)
@@ -433,7 +434,7 @@ static void G(gemm_tasks)(void *ctx, int64_t begin, int64_t end)
             }
             continue;
         }
-        const int64_t unit = G(split_unit)(job);
+        const int64_t unit = G(split_unit)(job, job->split_m);
         const int64_t extent = job->split_m ? job->p->M : job->p->N;
         const int64_t origin = job->split_origin;
         const int64_t units = (extent - origin + unit - 1) / unit;
@@ -511,12 +512,10 @@ static void G(gemm_run)(const G(gemm_problem) *p, int64_t batch, int64_t bsa, in
     if (batch == 1 && tasks > 1) {
         /* split the side of C whose parts, in whole micro-tiles, come out the more even; the
          * larger side when they come out alike */
-        job.split_m = 1;
-        const double m_excess = split_excess(m, G(split_unit)(&job), tasks);
-        job.split_m = 0;
-        const double n_excess = split_excess(n, G(split_unit)(&job), tasks);
+        const double m_excess = split_excess(m, G(split_unit)(&job, 1), tasks);
+        const double n_excess = split_excess(n, G(split_unit)(&job, 0), tasks);
         job.split_m = m_excess == n_excess ? p->M > p->N : m_excess < n_excess;
-        const int64_t unit = G(split_unit)(&job);
+        const int64_t unit = G(split_unit)(&job, job.split_m);
         tasks = min_i64(tasks, ((job.split_m ? m : n) + unit - 1) / unit);
         if (job.split_m)
             m = (m + tasks - 1) / tasks + unit;
